@@ -1,0 +1,15 @@
+// The subcommands of the `megasft` binary; main.cpp dispatches on the first argument.
+// Each takes the arguments after the subcommand name and returns the process exit code.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace megasft::cli {
+
+using Args = std::vector<std::string>;
+
+int train_command(const Args& args);           // SFT under any tensor-parallel layout
+int make_demo_data_command(const Args& args);  // the demo arithmetic dataset, as HDF5
+
+}  // namespace megasft::cli

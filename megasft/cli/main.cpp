@@ -1,0 +1,48 @@
+// megasft: one binary, one subcommand per job. Every megasft::Error ends here as one clear line on
+// stderr and a non-zero exit, so a launcher sees the failure and stops the other ranks.
+#include <exception>
+#include <iostream>
+#include <map>
+#include <string>
+
+#include "kernels/check.h"
+#include "megasft/cli/commands.h"
+
+namespace {
+
+void print_usage() {
+  std::cerr << "usage: megasft <command> [options]\n\n"
+               "commands:\n"
+               "  train            supervised fine-tuning (ce, sed, sed-nomask) under tensor parallelism\n"
+               "  make-demo-data   generate the demo arithmetic dataset as HDF5\n\n"
+               "Run `megasft <command> --help` for the options of a command.\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using Command = int (*)(const megasft::cli::Args&);
+  const std::map<std::string, Command> commands = {
+      {"train", megasft::cli::train_command},
+      {"make-demo-data", megasft::cli::make_demo_data_command},
+  };
+  if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
+    print_usage();
+    return argc < 2 ? 2 : 0;
+  }
+  auto it = commands.find(argv[1]);
+  if (it == commands.end()) {
+    std::cerr << "megasft: unknown command '" << argv[1] << "'\n";
+    print_usage();
+    return 2;
+  }
+  const std::string rank = std::getenv("RANK") ? std::string(" [rank ") + std::getenv("RANK") + "]" : "";
+  try {
+    return it->second(megasft::cli::Args(argv + 2, argv + argc));
+  } catch (const megasft::Error& e) {
+    std::cerr << "megasft " << argv[1] << rank << ": error: " << e.what() << std::endl;
+  } catch (const std::exception& e) {
+    std::cerr << "megasft " << argv[1] << rank << ": internal error: " << e.what() << std::endl;
+  }
+  return 1;
+}

@@ -1,0 +1,150 @@
+// Llama decoder layer math. Attention is the plain causal composition (LibTorch 1.13 has no fused SDPA);
+// heads are split over TP, so each rank attends with its own query and key/value heads.
+#include "megasft/model/llama_layers.h"
+
+#include <cmath>
+
+#include "kernels/check.h"
+
+namespace megasft::model {
+
+at::Tensor init_normal(at::Generator& gen, at::IntArrayRef shape, double std) {
+  return at::normal(0.0, std, shape, gen);
+}
+
+// --- RMSNorm ----------------------------------------------------------------------------------
+
+RMSNorm::RMSNorm(std::string name, int64_t hidden, double eps) : eps_(eps) {
+  weight_.name = std::move(name);
+  weight_.value = at::ones({hidden}, at::kFloat).requires_grad_(true);
+  weight_.full_shape = {hidden};
+}
+
+at::Tensor RMSNorm::forward(const at::Tensor& x) const {
+  auto x32 = x.to(at::kFloat);
+  auto inv_rms = at::rsqrt(x32.pow(2).mean(-1, /*keepdim=*/true) + eps_);
+  return (x32 * inv_rms).to(x.scalar_type()) * weight_.value;
+}
+
+// --- RotaryEmbedding --------------------------------------------------------------------------
+
+RotaryEmbedding::RotaryEmbedding(int64_t head_dim, double theta) {
+  auto exponents = at::arange(0, head_dim, 2, at::kDouble) / static_cast<double>(head_dim);
+  inv_freq_ = at::pow(theta, exponents).reciprocal().to(at::kFloat);
+}
+
+at::Tensor RotaryEmbedding::apply(const at::Tensor& x) const {
+  const int64_t seq = x.size(2), half = x.size(3) / 2;
+  auto positions = at::arange(seq, at::kFloat);
+  auto freqs = at::outer(positions, inv_freq_);       // [S, D/2]
+  auto angles = at::cat({freqs, freqs}, -1);          // [S, D]
+  auto cos = angles.cos().to(x.scalar_type()), sin = angles.sin().to(x.scalar_type());
+  auto x1 = x.narrow(-1, 0, half), x2 = x.narrow(-1, half, half);
+  auto rotated = at::cat({-x2, x1}, -1);
+  return x * cos + rotated * sin;
+}
+
+// --- Attention --------------------------------------------------------------------------------
+
+Attention::Attention(const std::string& prefix, const ModelConfig& c, const parallel::CommunicatorPtr& tp)
+    : heads_local_(c.num_attention_heads / tp->size()),
+      kv_heads_local_(c.num_key_value_heads / tp->size()),
+      head_dim_(c.head_dim()),
+      qkv_proj_(prefix + ".qkv_proj", c.hidden_size,
+                {c.num_attention_heads * c.head_dim(), c.num_key_value_heads * c.head_dim(),
+                 c.num_key_value_heads * c.head_dim()},
+                c.qkv_bias, tp),
+      o_proj_(prefix + ".o_proj", c.num_attention_heads * c.head_dim(), c.hidden_size, false, tp) {}
+
+at::Tensor Attention::forward(const at::Tensor& x, const RotaryEmbedding& rope) const {
+  const int64_t batch = x.size(0), seq = x.size(1);
+  auto qkv = qkv_proj_.forward(x).split_with_sizes(qkv_proj_.local_block_sizes(), -1);
+  auto heads = [&](const at::Tensor& t, int64_t n) {  // [B,S,n*D] -> [B,n,S,D]
+    return t.reshape({batch, seq, n, head_dim_}).transpose(1, 2);
+  };
+  auto q = rope.apply(heads(qkv[0], heads_local_));
+  auto k = rope.apply(heads(qkv[1], kv_heads_local_));
+  auto v = heads(qkv[2], kv_heads_local_);
+  if (kv_heads_local_ != heads_local_) {  // GQA: each KV head serves a contiguous group of queries
+    const int64_t group = heads_local_ / kv_heads_local_;
+    k = k.repeat_interleave(group, 1);
+    v = v.repeat_interleave(group, 1);
+  }
+  auto scores = at::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(head_dim_));
+  auto future = at::ones({seq, seq}, at::kBool).triu(1);
+  auto probs = at::softmax(scores.masked_fill(future, -std::numeric_limits<float>::infinity()), -1);
+  auto context = at::matmul(probs, v).transpose(1, 2).reshape({batch, seq, heads_local_ * head_dim_});
+  return o_proj_.forward(context);
+}
+
+void Attention::initialize(at::Generator& gen, const ModelConfig& c) {
+  const int64_t q = c.num_attention_heads * c.head_dim(), kv = c.num_key_value_heads * c.head_dim();
+  const double out_std = c.init_std / std::sqrt(2.0 * c.num_layers);
+  auto wq = init_normal(gen, {q, c.hidden_size}, c.init_std);
+  auto wk = init_normal(gen, {kv, c.hidden_size}, c.init_std);
+  auto wv = init_normal(gen, {kv, c.hidden_size}, c.init_std);
+  std::vector<at::Tensor> biases;
+  if (c.qkv_bias) biases = {at::zeros({q}), at::zeros({kv}), at::zeros({kv})};
+  qkv_proj_.load_full({wq, wk, wv}, biases);
+  o_proj_.load_full(init_normal(gen, {c.hidden_size, q}, out_std));
+}
+
+void Attention::append_parameters(parallel::ParameterList& out) const {
+  qkv_proj_.append_parameters(out);
+  o_proj_.append_parameters(out);
+}
+
+// --- SwiGLUMLP --------------------------------------------------------------------------------
+
+SwiGLUMLP::SwiGLUMLP(const std::string& prefix, const ModelConfig& c, const parallel::CommunicatorPtr& tp)
+    : gate_up_proj_(prefix + ".gate_up_proj", c.hidden_size, {c.intermediate_size, c.intermediate_size},
+                    false, tp),
+      down_proj_(prefix + ".down_proj", c.intermediate_size, c.hidden_size, false, tp) {}
+
+at::Tensor SwiGLUMLP::forward(const at::Tensor& x) const {
+  auto gate_up = gate_up_proj_.forward(x).chunk(2, -1);
+  return down_proj_.forward(at::silu(gate_up[0]) * gate_up[1]);
+}
+
+void SwiGLUMLP::initialize(at::Generator& gen, const ModelConfig& c) {
+  const double out_std = c.init_std / std::sqrt(2.0 * c.num_layers);
+  auto gate = init_normal(gen, {c.intermediate_size, c.hidden_size}, c.init_std);
+  auto up = init_normal(gen, {c.intermediate_size, c.hidden_size}, c.init_std);
+  gate_up_proj_.load_full({gate, up});
+  down_proj_.load_full(init_normal(gen, {c.hidden_size, c.intermediate_size}, out_std));
+}
+
+void SwiGLUMLP::append_parameters(parallel::ParameterList& out) const {
+  gate_up_proj_.append_parameters(out);
+  down_proj_.append_parameters(out);
+}
+
+// --- DecoderLayer -----------------------------------------------------------------------------
+
+DecoderLayer::DecoderLayer(int64_t index, const ModelConfig& c, const parallel::CommunicatorPtr& tp)
+    : input_layernorm_("model.layers." + std::to_string(index) + ".input_layernorm.weight",
+                       c.hidden_size, c.rms_norm_eps),
+      self_attn_("model.layers." + std::to_string(index) + ".self_attn", c, tp),
+      post_attention_layernorm_(
+          "model.layers." + std::to_string(index) + ".post_attention_layernorm.weight", c.hidden_size,
+          c.rms_norm_eps),
+      mlp_("model.layers." + std::to_string(index) + ".mlp", c, tp) {}
+
+at::Tensor DecoderLayer::forward(const at::Tensor& x, const RotaryEmbedding& rope) const {
+  auto h = x + self_attn_.forward(input_layernorm_.forward(x), rope);
+  return h + mlp_.forward(post_attention_layernorm_.forward(h));
+}
+
+void DecoderLayer::initialize(at::Generator& gen, const ModelConfig& c) {
+  self_attn_.initialize(gen, c);
+  mlp_.initialize(gen, c);
+}
+
+void DecoderLayer::append_parameters(parallel::ParameterList& out) const {
+  out.push_back(input_layernorm_.parameter());
+  self_attn_.append_parameters(out);
+  out.push_back(post_attention_layernorm_.parameter());
+  mlp_.append_parameters(out);
+}
+
+}  // namespace megasft::model

@@ -1,0 +1,60 @@
+// AdamW with bias correction (Loshchilov & Hutter), updating the parameters in place without autograd.
+#include "megasft/optim/adamw.h"
+
+#include <cmath>
+
+namespace megasft::optim {
+
+AdamW::AdamW(parallel::ParameterList parameters, AdamWOptions options)
+    : parameters_(std::move(parameters)), options_(options) {
+  for (const auto& p : parameters_) {
+    exp_avg_.push_back(at::zeros_like(p.value, at::kFloat));
+    exp_avg_sq_.push_back(at::zeros_like(p.value, at::kFloat));
+  }
+}
+
+void AdamW::step(double lr) {
+  at::NoGradGuard no_grad;
+  ++step_;
+  const double correction1 = 1.0 - std::pow(options_.beta1, static_cast<double>(step_));
+  const double correction2 = 1.0 - std::pow(options_.beta2, static_cast<double>(step_));
+  const double step_size = lr / correction1;
+  for (size_t i = 0; i < parameters_.size(); ++i) {
+    auto& value = parameters_[i].value;
+    auto grad = value.grad();
+    if (!grad.defined()) continue;
+    if (options_.weight_decay > 0 && value.dim() >= 2) value.mul_(1.0 - lr * options_.weight_decay);
+    exp_avg_[i].mul_(options_.beta1).add_(grad, 1.0 - options_.beta1);
+    exp_avg_sq_[i].mul_(options_.beta2).addcmul_(grad, grad, 1.0 - options_.beta2);
+    auto denom = (exp_avg_sq_[i] / correction2).sqrt_().add_(options_.eps);
+    value.addcdiv_(exp_avg_[i], denom, -step_size);
+  }
+}
+
+void AdamW::zero_grad() {
+  for (auto& p : parameters_)
+    if (p.value.grad().defined()) p.value.mutable_grad().zero_();
+}
+
+double clip_grad_norm(const parallel::ParameterList& parameters, double max_norm,
+                      const parallel::CommunicatorPtr& tp) {
+  at::NoGradGuard no_grad;
+  // [sharded, replicated] sums of squares, in double so the norm does not depend on the TP size.
+  auto sums = at::zeros({2}, at::kDouble);
+  for (const auto& p : parameters) {
+    auto grad = p.value.grad();
+    if (!grad.defined()) continue;
+    sums[p.is_tensor_parallel() ? 0 : 1] += grad.to(at::kDouble).pow(2).sum();
+  }
+  auto sharded = sums.narrow(0, 0, 1).clone();
+  tp->all_reduce(sharded, parallel::ReduceOp::kSum);
+  const double norm = std::sqrt(sharded.item<double>() + sums[1].item<double>());
+  if (max_norm > 0 && norm > max_norm) {
+    const double scale = max_norm / (norm + 1e-6);
+    for (const auto& p : parameters)
+      if (p.value.grad().defined()) p.value.mutable_grad().mul_(scale);
+  }
+  return norm;
+}
+
+}  // namespace megasft::optim

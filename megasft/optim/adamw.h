@@ -1,0 +1,41 @@
+// AdamW over the model's parameter shards, with fp32 moments, and the global gradient-norm clip.
+// Decoupled weight decay applies to matrices only (not to norms and biases), as in Megatron.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <vector>
+
+#include "parallel/communicator.h"
+#include "parallel/parameter.h"
+
+namespace megasft::optim {
+
+struct AdamWOptions {
+  double beta1 = 0.9;
+  double beta2 = 0.95;
+  double eps = 1e-8;
+  double weight_decay = 0.0;
+};
+
+class AdamW {
+ public:
+  AdamW(parallel::ParameterList parameters, AdamWOptions options);
+  void step(double lr);  // one update from the current .grad of every parameter
+  void zero_grad();
+  int64_t steps_taken() const { return step_; }
+
+ private:
+  parallel::ParameterList parameters_;
+  AdamWOptions options_;
+  std::vector<at::Tensor> exp_avg_, exp_avg_sq_;
+  int64_t step_ = 0;
+};
+
+// L2 norm of all gradients of the model, each element counted once: TP-sharded parameters contribute
+// from every TP rank (all-reduced), replicated ones from this rank only. Scales the gradients in place
+// when the norm exceeds max_norm (> 0). Returns the norm before clipping.
+double clip_grad_norm(const parallel::ParameterList& parameters, double max_norm,
+                      const parallel::CommunicatorPtr& tp);
+
+}  // namespace megasft::optim

@@ -1,0 +1,219 @@
+// The SFT loop. Every rank runs the same loop; TP ranks see the same batches, DP ranks disjoint ones.
+// Each rank scales its token sums by 1/N_global (all-reduced before the step), so the DP reduction is a
+// plain sum and the loss is the mean over every supervised token of the global batch.
+#include "megasft/train/sft_trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <limits>
+
+#include "kernels/check.h"
+#include "kernels/nvtx_range.h"
+#include "megasft/data/batch_sampler.h"
+#include "megasft/model/llama_model.h"
+#include "megasft/objectives/tau_calibration.h"
+#include "megasft/objectives/vocab_parallel_loss.h"
+#include "megasft/optim/adamw.h"
+#include "megasft/optim/lr_schedule.h"
+#include "megasft/train/metrics_logger.h"
+
+namespace megasft::train {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// Sums over this rank's supervised tokens of one step; all-reduced over DP before they are reported.
+enum StatIndex { kLoss, kCe, kPenalty, kPTarget, kTopkSum, kUnmasked, kCorrect, kCount, kNumStats };
+
+at::Tensor to_tensor(const std::vector<int64_t>& values, int64_t rows, int64_t cols) {
+  return at::tensor(values, at::kLong).reshape({rows, cols});
+}
+
+void write_text(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text << '\n';
+  MEGASFT_CHECK(out.good(), "cannot write '", path.string(), "'");
+}
+
+double json_number(double v) { return v; }
+
+}  // namespace
+
+TrainSummary run_sft(const TrainOptions& options, const std::shared_ptr<parallel::ParallelState>& state) {
+  const auto& tp = state->tensor();
+  const auto& dp = state->data();
+  const bool leader = state->is_first_rank();
+  const auto start_time = Clock::now();
+
+  auto dataset = data::TokenDataset::open(options.train_data);
+  MEGASFT_CHECK(dataset.vocab_size() <= options.model.vocab_size, "dataset '", options.train_data,
+                "' has vocab_size ", dataset.vocab_size(), " but model.vocab-size is ",
+                options.model.vocab_size);
+
+  const int64_t dp_size = state->layout().dp;
+  const int64_t global_batch = options.global_batch_size > 0 ? options.global_batch_size
+                                                             : options.micro_batch_size * dp_size;
+  MEGASFT_CHECK(global_batch % (options.micro_batch_size * dp_size) == 0, "--global-batch-size ",
+                global_batch, " is not a multiple of --micro-batch-size ", options.micro_batch_size,
+                " x data-parallel size ", dp_size);
+  const int64_t micro_batches = global_batch / (options.micro_batch_size * dp_size);
+
+  model::LlamaModel model(options.model, tp);
+  model.initialize(static_cast<uint64_t>(options.seed));
+
+  objectives::ObjectiveOptions objective = options.objective;
+  nlohmann::json metadata;
+  metadata["layout"] = state->layout().to_string();
+  metadata["parameters"] = options.model.num_parameters();
+  if (objective.uses_tau() && std::isnan(objective.tau)) {
+    auto heldout = data::TokenDataset::open(options.calibration_data);
+    auto calibration = objectives::calibrate_tau(model, heldout, options.calibration_samples,
+                                                 options.calibration_positions, objective.top_k,
+                                                 objective.sed_ratio, options.seq_length, tp);
+    objective.tau = calibration.tau;
+    metadata["tau_calibration"] = {{"tau", calibration.tau}, {"top_k", calibration.top_k},
+                                   {"ratio", calibration.ratio}, {"samples", calibration.samples},
+                                   {"positions", calibration.positions},
+                                   {"positions_mode", calibration.positions_mode},
+                                   {"data", calibration.data_path}};
+    if (leader)
+      std::cout << "megasft: calibrated tau = " << calibration.tau << " (k=" << calibration.top_k
+                << ", r=" << calibration.ratio << ", n=" << calibration.samples << " samples, "
+                << calibration.positions << " positions: " << calibration.positions_mode << ")"
+                << std::endl;
+  } else if (objective.uses_tau()) {
+    metadata["tau_calibration"] = {{"tau", objective.tau}, {"given", true}};
+    if (leader) std::cout << "megasft: tau = " << objective.tau << " (given)" << std::endl;
+  }
+  objective.validate();
+
+  const std::filesystem::path run_dir(options.run_dir);
+  if (leader) {
+    std::filesystem::create_directories(run_dir);
+    write_text(run_dir / "options.json", options.to_json());
+    write_text(run_dir / "metadata.json", metadata.dump(2));
+    std::cout << "megasft: " << state->layout().to_string() << ", " << options.model.num_parameters()
+              << " parameters, " << dataset.num_samples() << " samples, global batch " << global_batch
+              << " x " << options.seq_length << " tokens (" << micro_batches
+              << " micro-batch(es) per rank), objective " << objective_kind_name(objective.kind)
+              << std::endl;
+  }
+  MetricsLogger metrics((run_dir / "metrics.jsonl").string(), leader);
+
+  data::BatchSampler sampler(dataset, options.seq_length, options.micro_batch_size,
+                             static_cast<uint64_t>(options.seed), /*pad_id=*/0, state->dp_rank(), dp_size);
+  optim::AdamW optimizer(model.parameters(), {options.adam_beta1, options.adam_beta2, options.adam_eps,
+                                              options.weight_decay});
+  optim::WarmupCosineSchedule schedule{
+      options.lr, options.min_lr,
+      static_cast<int64_t>(std::round(options.warmup_fraction * options.max_steps)), options.max_steps};
+
+  TrainSummary summary;
+  summary.tau = objective.uses_tau() ? objective.tau : kNaN;
+  summary.metrics_path = metrics.path();
+  int64_t tokens_seen = 0;
+  const auto loop_start = Clock::now();
+
+  for (int64_t step = 1; step <= options.max_steps; ++step) {
+    NvtxRange step_range("train_step");
+    const auto step_start = Clock::now();
+    std::vector<data::Batch> batches;
+    auto counts = at::zeros({1}, at::kDouble);
+    for (int64_t m = 0; m < micro_batches; ++m) {
+      batches.push_back(sampler.next());
+      counts[0] += static_cast<double>(batches.back().num_supervised);
+    }
+    dp->all_reduce(counts, parallel::ReduceOp::kSum);
+    const double global_tokens = counts[0].item<double>();
+    MEGASFT_CHECK(global_tokens > 0, "step ", step, ": the global batch has no supervised token");
+
+    auto stats = at::zeros({kNumStats}, at::kDouble);
+    for (const auto& batch : batches) {
+      NvtxRange micro_range("micro_batch");
+      auto input_ids = to_tensor(batch.input_ids, batch.batch_size, batch.seq_len);
+      auto labels = to_tensor(batch.labels, batch.batch_size, batch.seq_len).flatten();
+      auto hidden = model.forward(input_ids);
+      auto logits = model.lm_head_logits(hidden.reshape({-1, hidden.size(-1)}));  // [B*S, V_local]
+      objectives::TokenTerms terms = [&] {
+        NvtxRange objective_range("objective");
+        return objectives::vocab_parallel_objective(logits, labels, model.vocab_shard(), tp, objective);
+      }();
+      auto loss = terms.token_loss.sum() / global_tokens;
+      {
+        NvtxRange backward_range("backward");
+        loss.backward();
+      }
+      at::NoGradGuard no_grad;
+      auto sup = terms.supervised.to(at::kDouble);
+      stats[kLoss] += terms.token_loss.detach().sum().to(at::kDouble);
+      stats[kCe] += terms.ce.sum().to(at::kDouble);
+      stats[kPenalty] += terms.penalty.sum().to(at::kDouble);
+      stats[kPTarget] += terms.p_target.sum().to(at::kDouble);
+      stats[kTopkSum] += terms.topk_sum.sum().to(at::kDouble);
+      stats[kUnmasked] += (sup - terms.mask.to(at::kDouble)).sum();
+      stats[kCorrect] += terms.correct.sum().to(at::kDouble);
+      stats[kCount] += sup.sum();
+    }
+
+    {
+      NvtxRange optimizer_range("optimizer");
+      if (dp->size() > 1)
+        for (const auto& p : model.parameters()) dp->all_reduce(p.value.mutable_grad(), parallel::ReduceOp::kSum);
+      const double grad_norm = optim::clip_grad_norm(model.parameters(), options.clip_grad, tp);
+      const double lr = schedule.lr_at(step);
+      optimizer.step(lr);
+      optimizer.zero_grad();
+      dp->all_reduce(stats, parallel::ReduceOp::kSum);
+
+      const double n = stats[kCount].item<double>();
+      tokens_seen += global_batch * options.seq_length;
+      const double step_s = std::chrono::duration<double>(Clock::now() - step_start).count();
+      const double elapsed = std::chrono::duration<double>(Clock::now() - loop_start).count();
+      nlohmann::json record;
+      record["step"] = step;
+      record["loss"] = stats[kLoss].item<double>() / n;
+      record["ce"] = stats[kCe].item<double>() / n;
+      record["penalty"] = stats[kPenalty].item<double>() / n;
+      record["mask_rate"] = objective.kind == objectives::ObjectiveKind::kCrossEntropy
+                                ? nlohmann::json(nullptr)
+                                : nlohmann::json(stats[kUnmasked].item<double>() / n);
+      record["p_target"] = stats[kPTarget].item<double>() / n;
+      record["topk_sum"] = stats[kTopkSum].item<double>() / n;
+      record["tau"] = objective.uses_tau() ? nlohmann::json(objective.tau) : nlohmann::json(nullptr);
+      record["accuracy"] = stats[kCorrect].item<double>() / n;
+      record["grad_norm"] = json_number(grad_norm);
+      record["lr"] = lr;
+      record["tokens"] = tokens_seen;
+      record["supervised_tokens"] = static_cast<int64_t>(n);
+      record["tokens_per_s"] = global_batch * options.seq_length / step_s;
+      record["elapsed_s"] = elapsed;
+      metrics.log(record);
+
+      if (step == 1) summary.first_loss = record["loss"].get<double>();
+      summary.last_loss = record["loss"].get<double>();
+      summary.last_mask_rate = record["mask_rate"].is_null() ? kNaN : record["mask_rate"].get<double>();
+      summary.steps = step;
+      if (leader && (step % options.log_interval == 0 || step == 1 || step == options.max_steps)) {
+        const double eta = elapsed / step * (options.max_steps - step);
+        std::cout << format_progress_line(record, options.max_steps, eta) << std::endl;
+      }
+    }
+  }
+  summary.elapsed_s = std::chrono::duration<double>(Clock::now() - start_time).count();
+  if (leader) {
+    nlohmann::json s = {{"steps", summary.steps},       {"first_loss", summary.first_loss},
+                        {"last_loss", summary.last_loss}, {"elapsed_s", summary.elapsed_s},
+                        {"metrics", summary.metrics_path}};
+    s["tau"] = std::isnan(summary.tau) ? nlohmann::json(nullptr) : nlohmann::json(summary.tau);
+    s["last_mask_rate"] = std::isnan(summary.last_mask_rate) ? nlohmann::json(nullptr)
+                                                             : nlohmann::json(summary.last_mask_rate);
+    write_text(run_dir / "summary.json", s.dump(2));
+  }
+  return summary;
+}
+
+}  // namespace megasft::train

@@ -1,0 +1,177 @@
+// Boost.Program_options description of the training options. Values from the command line are stored
+// first, so the config file only fills in what the command line left unset.
+#include "megasft/train/train_options.h"
+
+#include <boost/program_options.hpp>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <sstream>
+
+#include "kernels/check.h"
+
+namespace megasft::train {
+namespace po = boost::program_options;
+
+namespace {
+
+po::options_description describe(TrainOptions& o, std::string& objective_name, bool& help) {
+  po::options_description run("Run");
+  run.add_options()
+      ("help,h", po::bool_switch(&help), "print this help")
+      ("config", po::value(&o.config_path), "config file (INI: key = value, [model] section)")
+      ("run-dir", po::value(&o.run_dir)->default_value(o.run_dir), "where metrics and metadata go")
+      ("train-data", po::value(&o.train_data), "HDF5 token dataset to train on")
+      ("tp", po::value(&o.tp)->default_value(o.tp), "tensor-parallel size")
+      ("seed", po::value(&o.seed)->default_value(o.seed), "seed of initialisation and data order")
+      ("max-steps", po::value(&o.max_steps)->default_value(o.max_steps), "optimizer steps")
+      ("seq-length", po::value(&o.seq_length)->default_value(o.seq_length), "tokens per sequence")
+      ("micro-batch-size", po::value(&o.micro_batch_size)->default_value(o.micro_batch_size),
+       "sequences per micro-batch per data-parallel rank")
+      ("global-batch-size", po::value(&o.global_batch_size)->default_value(o.global_batch_size),
+       "sequences per step over all data-parallel ranks (0: one micro-batch per rank)")
+      ("log-interval", po::value(&o.log_interval)->default_value(o.log_interval), "steps between progress lines")
+      ("dist-timeout", po::value(&o.dist_timeout_s)->default_value(o.dist_timeout_s),
+       "seconds before a rendezvous or collective is declared hung");
+
+  po::options_description optim("Optimizer");
+  optim.add_options()
+      ("lr", po::value(&o.lr)->default_value(o.lr), "peak learning rate")
+      ("min-lr", po::value(&o.min_lr)->default_value(o.min_lr), "learning rate at the end of the cosine")
+      ("warmup-fraction", po::value(&o.warmup_fraction)->default_value(o.warmup_fraction),
+       "fraction of max-steps of linear warm-up")
+      ("weight-decay", po::value(&o.weight_decay)->default_value(o.weight_decay), "AdamW decoupled weight decay")
+      ("adam-beta1", po::value(&o.adam_beta1)->default_value(o.adam_beta1), "AdamW beta1")
+      ("adam-beta2", po::value(&o.adam_beta2)->default_value(o.adam_beta2), "AdamW beta2")
+      ("adam-eps", po::value(&o.adam_eps)->default_value(o.adam_eps), "AdamW epsilon")
+      ("clip-grad", po::value(&o.clip_grad)->default_value(o.clip_grad), "global gradient-norm clip (0: off)");
+
+  auto& obj = o.objective;
+  po::options_description objective("Objective");
+  objective.add_options()
+      ("objective", po::value(&objective_name)->default_value("sed"), "ce | sed | sed-nomask")
+      ("top-k", po::value(&obj.top_k)->default_value(obj.top_k), "k of the top-k probability sum")
+      ("sed-ratio", po::value(&obj.sed_ratio)->default_value(obj.sed_ratio),
+       "r: about this fraction of positions is left unpenalised by the calibrated tau")
+      ("sed-lambda", po::value(&obj.sed_lambda)->default_value(obj.sed_lambda), "weight of the SED penalty")
+      ("tau", po::value<double>(), "SED mask threshold; calibrated before training when absent")
+      ("calibration-data", po::value(&o.calibration_data), "held-out HDF5 dataset for tau calibration")
+      ("calibration-samples", po::value(&o.calibration_samples)->default_value(o.calibration_samples),
+       "examples used to calibrate tau")
+      ("calibration-positions", po::value(&o.calibration_positions)->default_value(o.calibration_positions),
+       "all | supervised");
+
+  auto& m = o.model;
+  po::options_description model("Model ([model] section)");
+  model.add_options()
+      ("model.vocab-size", po::value(&m.vocab_size), "vocabulary size")
+      ("model.hidden-size", po::value(&m.hidden_size), "hidden size")
+      ("model.intermediate-size", po::value(&m.intermediate_size), "SwiGLU inner size")
+      ("model.num-layers", po::value(&m.num_layers), "decoder layers")
+      ("model.num-attention-heads", po::value(&m.num_attention_heads), "query heads")
+      ("model.num-key-value-heads", po::value(&m.num_key_value_heads), "key/value heads (GQA)")
+      ("model.max-position-embeddings", po::value(&m.max_position_embeddings)->default_value(m.max_position_embeddings), "longest sequence")
+      ("model.rope-theta", po::value(&m.rope_theta)->default_value(m.rope_theta), "RoPE base")
+      ("model.rms-norm-eps", po::value(&m.rms_norm_eps)->default_value(m.rms_norm_eps), "RMSNorm epsilon")
+      ("model.tie-word-embeddings", po::value(&m.tie_word_embeddings)->default_value(m.tie_word_embeddings), "share embedding and LM head")
+      ("model.qkv-bias", po::value(&m.qkv_bias)->default_value(m.qkv_bias), "biases on q, k, v (Qwen2)")
+      ("model.init-std", po::value(&m.init_std)->default_value(m.init_std), "std of the normal initialisation")
+      ("model.make-vocab-size-divisible-by", po::value(&m.make_vocab_size_divisible_by)->default_value(m.make_vocab_size_divisible_by),
+       "pad the vocabulary to a multiple of this times tp");
+
+  po::options_description all("megasft train options");
+  all.add(run).add(optim).add(objective).add(model);
+  return all;
+}
+
+template <typename T>
+void check_positive(T value, const char* option) {
+  MEGASFT_CHECK(value > 0, "--", option, " must be positive, got ", value);
+}
+
+}  // namespace
+
+TrainOptions TrainOptions::parse(const std::vector<std::string>& args) {
+  TrainOptions o;
+  std::string objective_name;
+  bool help = false;
+  auto description = describe(o, objective_name, help);
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(args).options(description).run(), vm);
+  } catch (const po::error& e) {
+    MEGASFT_FAIL("megasft train: ", e.what(), " (see megasft train --help)");
+  }
+  if (vm.count("config")) {
+    const std::string path = vm["config"].as<std::string>();
+    std::ifstream file(path);
+    MEGASFT_CHECK(file.good(), "cannot open config file '", path, "'");
+    try {
+      po::store(po::parse_config_file(file, description, /*allow_unregistered=*/false), vm);
+    } catch (const po::error& e) {
+      MEGASFT_FAIL("config file '", path, "': ", e.what());
+    }
+  }
+  po::notify(vm);
+  o.show_help = help;
+  if (help) return o;
+
+  o.objective.kind = objectives::parse_objective_kind(objective_name);
+  if (vm.count("tau")) o.objective.tau = vm["tau"].as<double>();
+  MEGASFT_CHECK(!o.train_data.empty(), "--train-data is required (an HDF5 token dataset)");
+  MEGASFT_CHECK(o.tp >= 1, "--tp must be at least 1, got ", o.tp);
+  check_positive(o.max_steps, "max-steps");
+  check_positive(o.micro_batch_size, "micro-batch-size");
+  check_positive(o.log_interval, "log-interval");
+  check_positive(o.dist_timeout_s, "dist-timeout");
+  check_positive(o.calibration_samples, "calibration-samples");
+  MEGASFT_CHECK(o.seq_length >= 2, "--seq-length must be at least 2, got ", o.seq_length);
+  MEGASFT_CHECK(o.global_batch_size >= 0, "--global-batch-size must be >= 0, got ", o.global_batch_size);
+  MEGASFT_CHECK(o.lr >= 0 && o.min_lr >= 0 && o.min_lr <= o.lr, "--lr ", o.lr, " and --min-lr ",
+                o.min_lr, " must satisfy 0 <= min-lr <= lr");
+  MEGASFT_CHECK(o.warmup_fraction >= 0 && o.warmup_fraction < 1, "--warmup-fraction ",
+                o.warmup_fraction, " must be in [0, 1)");
+  MEGASFT_CHECK(o.calibration_positions == "all" || o.calibration_positions == "supervised",
+                "--calibration-positions '", o.calibration_positions, "' must be all or supervised");
+  if (o.objective.uses_tau() && !vm.count("tau"))
+    MEGASFT_CHECK(!o.calibration_data.empty(), "--objective sed needs --tau or --calibration-data "
+                  "(held-out data to calibrate tau with --sed-ratio)");
+  o.model.validate(o.tp);
+  return o;
+}
+
+std::string TrainOptions::help() {
+  TrainOptions o;
+  std::string objective_name;
+  bool help = false;
+  std::ostringstream out;
+  out << "usage: megasft train --config FILE [--option value ...]\n" << describe(o, objective_name, help);
+  return out.str();
+}
+
+std::string TrainOptions::to_json() const {
+  nlohmann::json j;
+  j["config"] = config_path;
+  j["run_dir"] = run_dir;
+  j["train_data"] = train_data;
+  j["tp"] = tp;
+  j["seed"] = seed;
+  j["max_steps"] = max_steps;
+  j["seq_length"] = seq_length;
+  j["micro_batch_size"] = micro_batch_size;
+  j["global_batch_size"] = global_batch_size;
+  j["optimizer"] = {{"lr", lr}, {"min_lr", min_lr}, {"warmup_fraction", warmup_fraction},
+                    {"weight_decay", weight_decay}, {"beta1", adam_beta1}, {"beta2", adam_beta2},
+                    {"eps", adam_eps}, {"clip_grad", clip_grad}};
+  j["objective"] = {{"name", objectives::objective_kind_name(objective.kind)}, {"top_k", objective.top_k},
+                    {"sed_lambda", objective.sed_lambda}, {"sed_ratio", objective.sed_ratio}};
+  j["model"] = {{"vocab_size", model.vocab_size}, {"hidden_size", model.hidden_size},
+                {"intermediate_size", model.intermediate_size}, {"num_layers", model.num_layers},
+                {"num_attention_heads", model.num_attention_heads},
+                {"num_key_value_heads", model.num_key_value_heads}, {"rope_theta", model.rope_theta},
+                {"rms_norm_eps", model.rms_norm_eps}, {"tie_word_embeddings", model.tie_word_embeddings},
+                {"qkv_bias", model.qkv_bias}};
+  return j.dump(2);
+}
+
+}  // namespace megasft::train

@@ -1,0 +1,52 @@
+// Every option of `megasft train`: defaults, a config file (INI syntax of Boost.Program_options) and
+// command-line overrides, in that order of precedence. A key nobody knows is an error naming it and the file.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "megasft/model/model_config.h"
+#include "megasft/objectives/objective_options.h"
+
+namespace megasft::train {
+
+struct TrainOptions {
+  bool show_help = false;  // --help: print help() and do nothing else
+  std::string config_path;
+  std::string run_dir = "runs/default";
+  std::string train_data;
+  // tau calibration (SED-SFT), used when --tau is not given
+  std::string calibration_data;
+  int64_t calibration_samples = 100;
+  std::string calibration_positions = "all";  // all | supervised
+
+  int tp = 1;
+  int64_t seed = 42;
+  int64_t max_steps = 100;
+  int64_t seq_length = 256;
+  int64_t micro_batch_size = 4;    // sequences per micro-batch per data-parallel rank
+  int64_t global_batch_size = 0;   // sequences per step over all DP ranks; 0 = micro * dp
+
+  double lr = 2e-5;
+  double min_lr = 0.0;
+  double warmup_fraction = 0.03;
+  double weight_decay = 0.0;
+  double adam_beta1 = 0.9;
+  double adam_beta2 = 0.95;
+  double adam_eps = 1e-8;
+  double clip_grad = 1.0;
+
+  int64_t log_interval = 10;  // progress line every N steps (metrics.jsonl gets every step)
+  double dist_timeout_s = 300;
+
+  objectives::ObjectiveOptions objective;
+  model::ModelConfig model;
+
+  // Throws megasft::Error naming the option, the file and the value on any bad input.
+  static TrainOptions parse(const std::vector<std::string>& args);
+  static std::string help();
+  std::string to_json() const;  // recorded in the run directory
+};
+
+}  // namespace megasft::train

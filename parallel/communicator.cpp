@@ -1,0 +1,141 @@
+// Gloo and single-rank communicators. Every Gloo call is bounded by the group's timeout; a failure or
+// timeout is rethrown naming the operation, the group and the rank, so the process exits instead of hanging.
+#include "parallel/communicator.h"
+
+#include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+
+#include <cstdlib>
+#include <sstream>
+
+#include "kernels/check.h"
+
+namespace megasft::parallel {
+
+at::IValue Communicator::to_ivalue() {
+  return at::IValue::make_capsule(c10::intrusive_ptr<Communicator>::reclaim_copy(this));
+}
+
+CommunicatorPtr Communicator::from_ivalue(const at::IValue& value) {
+  auto holder = value.toCapsule();
+  return c10::static_intrusive_pointer_cast<Communicator>(holder);
+}
+
+std::string Communicator::describe() const {
+  std::ostringstream out;
+  out << "group '" << name_ << "' (global ranks ";
+  for (size_t i = 0; i < global_ranks_.size(); ++i) out << (i ? "," : "") << global_ranks_[i];
+  out << "), rank " << rank_ << " of " << size_;
+  return out.str();
+}
+
+namespace {
+
+class SingleRankCommunicator final : public Communicator {
+ public:
+  SingleRankCommunicator(std::string name, int global_rank)
+      : Communicator(std::move(name), 0, 1, {global_rank}) {}
+  void all_reduce(at::Tensor&, ReduceOp) override {}
+  at::Tensor all_gather(const at::Tensor& tensor) override { return tensor.unsqueeze(0).clone(); }
+  void broadcast(at::Tensor&, int) override {}
+  void barrier() override {}
+};
+
+class GlooCommunicator final : public Communicator {
+ public:
+  GlooCommunicator(std::string name, const c10::intrusive_ptr<c10d::Store>& store, int rank,
+                   std::vector<int> global_ranks, std::chrono::milliseconds timeout)
+      : Communicator(name, rank, static_cast<int>(global_ranks.size()), global_ranks),
+        timeout_(timeout) {
+    auto options = c10d::ProcessGroupGloo::Options::create(timeout);
+    options->devices.push_back(make_device());
+    options->threads = 2;
+    auto prefixed = c10::make_intrusive<c10d::PrefixStore>("megasft/" + name, store);
+    try {
+      group_ = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, rank, size(), options);
+    } catch (const std::exception& e) {
+      MEGASFT_FAIL("cannot connect ", describe(), ": ", first_line(e.what()));
+    }
+  }
+
+  void all_reduce(at::Tensor& tensor, ReduceOp op) override {
+    c10d::AllreduceOptions options;
+    options.reduceOp = op == ReduceOp::kSum ? c10d::ReduceOp::SUM : c10d::ReduceOp::MAX;
+    options.timeout = timeout_;
+    std::vector<at::Tensor> tensors{contiguous_in_place(tensor)};
+    run("all_reduce", [&] { return group_->allreduce(tensors, options); });
+    if (!tensor.is_contiguous()) tensor.copy_(tensors[0]);
+  }
+
+  at::Tensor all_gather(const at::Tensor& tensor) override {
+    std::vector<at::Tensor> inputs{tensor.contiguous()};
+    std::vector<std::vector<at::Tensor>> outputs(1);
+    for (int i = 0; i < size(); ++i) outputs[0].push_back(at::empty_like(inputs[0]));
+    c10d::AllgatherOptions options;
+    options.timeout = timeout_;
+    run("all_gather", [&] { return group_->allgather(outputs, inputs, options); });
+    return at::stack(outputs[0]);
+  }
+
+  void broadcast(at::Tensor& tensor, int group_root) override {
+    c10d::BroadcastOptions options;
+    options.rootRank = group_root;
+    options.timeout = timeout_;
+    std::vector<at::Tensor> tensors{contiguous_in_place(tensor)};
+    run("broadcast", [&] { return group_->broadcast(tensors, options); });
+    if (!tensor.is_contiguous()) tensor.copy_(tensors[0]);
+  }
+
+  void barrier() override {
+    c10d::BarrierOptions options;
+    options.timeout = timeout_;
+    run("barrier", [&] { return group_->barrier(options); });
+  }
+
+ private:
+  static at::Tensor contiguous_in_place(at::Tensor& t) { return t.is_contiguous() ? t : t.contiguous(); }
+
+  static std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+  // Loopback masters keep Gloo on 127.0.0.1; otherwise the interface named by GLOO_SOCKET_IFNAME,
+  // else the address this host's name resolves to (what torch.distributed does).
+  static std::shared_ptr<::gloo::transport::Device> make_device() {
+    if (const char* ifname = std::getenv("GLOO_SOCKET_IFNAME"); ifname && *ifname)
+      return c10d::ProcessGroupGloo::createDeviceForInterface(ifname);
+    const char* master = std::getenv("MASTER_ADDR");
+    std::string addr = master ? master : "127.0.0.1";
+    if (addr == "localhost" || addr.rfind("127.", 0) == 0)
+      return c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1");
+    return c10d::ProcessGroupGloo::createDefaultDevice();
+  }
+
+  template <typename Launch>
+  void run(const char* op, Launch&& launch) {
+    try {
+      auto work = launch();
+      work->wait(timeout_);
+    } catch (const std::exception& e) {
+      MEGASFT_FAIL(op, " failed on ", describe(), " (timeout ", timeout_.count() / 1000.0,
+                   " s): ", first_line(e.what()));
+    }
+  }
+
+  std::chrono::milliseconds timeout_;
+  c10::intrusive_ptr<c10d::ProcessGroupGloo> group_;
+};
+
+}  // namespace
+
+CommunicatorPtr make_single_rank_communicator(std::string name, int global_rank) {
+  return c10::make_intrusive<SingleRankCommunicator>(std::move(name), global_rank);
+}
+
+CommunicatorPtr make_gloo_communicator(std::string name, const c10::intrusive_ptr<c10d::Store>& store,
+                                       int rank, std::vector<int> global_ranks,
+                                       std::chrono::milliseconds timeout) {
+  if (global_ranks.size() == 1) return make_single_rank_communicator(std::move(name), global_ranks[0]);
+  return c10::make_intrusive<GlooCommunicator>(std::move(name), store, rank, std::move(global_ranks),
+                                               timeout);
+}
+
+}  // namespace megasft::parallel

@@ -1,0 +1,23 @@
+// A trainable tensor with what distributed code must know about it: its name, its full logical shape
+// and how it is split over the tensor-parallel group (norms, checkpoints and optimizers read this).
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include <string>
+#include <vector>
+
+namespace megasft::parallel {
+
+struct Parameter {
+  std::string name;               // Hugging Face style, e.g. "model.layers.0.self_attn.q_proj.weight"
+  at::Tensor value;               // this rank's shard; requires_grad
+  int partition_dim = -1;         // dimension split over TP; -1 = replicated on every TP rank
+  std::vector<int64_t> full_shape;
+
+  bool is_tensor_parallel() const { return partition_dim >= 0; }
+};
+
+using ParameterList = std::vector<Parameter>;
+
+}  // namespace megasft::parallel
