@@ -27,9 +27,16 @@ template <typename... Args>
 
 }  // namespace megasft
 
+// The source file's base name keeps messages short; older compilers fall back to the full path.
+#if defined(__FILE_NAME__)
+#define MEGASFT_SOURCE_FILE __FILE_NAME__
+#else
+#define MEGASFT_SOURCE_FILE __FILE__
+#endif
+
 #define MEGASFT_CHECK(cond, ...)                                                     \
   do {                                                                               \
-    if (!(cond)) ::megasft::detail::throw_error(__FILE__, __LINE__, #cond, ##__VA_ARGS__); \
+    if (!(cond)) ::megasft::detail::throw_error(MEGASFT_SOURCE_FILE, __LINE__, #cond, ##__VA_ARGS__); \
   } while (0)
 
-#define MEGASFT_FAIL(...) ::megasft::detail::throw_error(__FILE__, __LINE__, "", __VA_ARGS__)
+#define MEGASFT_FAIL(...) ::megasft::detail::throw_error(MEGASFT_SOURCE_FILE, __LINE__, "", __VA_ARGS__)

@@ -83,7 +83,11 @@ struct ObjectiveFunction : torch::autograd::Function<ObjectiveFunction> {
     switch (static_cast<ObjectiveKind>(kind)) {
       case ObjectiveKind::kCrossEntropy: mask = zero; break;
       case ObjectiveKind::kSedNoMask: mask = supervised.to(at::kDouble); break;
-      case ObjectiveKind::kSed: mask = stats.topk_sum.lt(tau).logical_and(supervised).to(at::kDouble); break;
+      case ObjectiveKind::kSed:
+        // Compare the float32 S_t that is reported and that tau calibration collects, so a token whose
+        // S_t equals a calibrated tau is not penalised (strict <) whatever the double rounding did.
+        mask = stats.topk_sum.to(at::kFloat).lt(tau).logical_and(supervised).to(at::kDouble);
+        break;
     }
     auto penalty = lambda * mask * (p - 0.5).pow(2);
     // d/dz of lse - z_y + lambda*M*(p_y - 1/2)^2 is c_t * (p - onehot): c_t scales the CE gradient.

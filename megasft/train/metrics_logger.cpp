@@ -38,7 +38,7 @@ std::string format_progress_line(const nlohmann::json& r, int64_t max_steps, dou
   char buffer[256];
   std::string mask = r["mask_rate"].is_null() ? "-" : std::to_string(r["mask_rate"].get<double>()).substr(0, 5);
   std::snprintf(buffer, sizeof buffer,
-                "[step %ld/%ld] loss %.4f (ce %.4f + penalty %.4f) | mask %s | acc %.3f | gnorm %.3f | "
+                "[step %ld/%ld] loss %.4f (ce %.4f + penalty %.4f) | mask_rate %s | acc %.3f | gnorm %.3f | "
                 "lr %.2e | %.0f tok/s | ETA %s",
                 r["step"].get<int64_t>(), max_steps, r["loss"].get<double>(), r["ce"].get<double>(),
                 r["penalty"].get<double>(), mask.c_str(), r["accuracy"].get<double>(),

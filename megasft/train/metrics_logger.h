@@ -25,7 +25,7 @@ class MetricsLogger {
 // "1h02m", "3m05s", "42s"
 std::string format_duration(double seconds);
 
-// "[step 20/200] loss 2.1234 (ce 2.1000 + penalty 0.0234) | mask 0.31 | gnorm 1.2 | lr 9.0e-04 |
+// "[step 20/200] loss 2.1234 (ce 2.1000 + penalty 0.0234) | mask_rate 0.31 | gnorm 1.2 | lr 9.0e-04 |
 //  4,500 tok/s | ETA 1m05s"
 std::string format_progress_line(const nlohmann::json& record, int64_t max_steps, double eta_s);
 

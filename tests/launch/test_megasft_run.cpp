@@ -11,9 +11,10 @@
 #include <string>
 #include <vector>
 
-#include "tests/launch/launcher_process.h"
+#include "tests/support/launcher_process.h"
 
 namespace megasft::launch::testing {
+using namespace megasft::testing;
 namespace {
 
 // Prints the whole text on failure, which is what one needs to see.

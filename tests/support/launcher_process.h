@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-namespace megasft::launch::testing {
+namespace megasft::testing {
 
 // A fresh directory under /tmp, removed with everything in it on destruction.
 class ScratchDir {
@@ -64,4 +64,4 @@ std::map<std::string, std::string> read_env_dump(const std::string& path);
 // Whether no process with this pid exists (not even a zombie).
 bool process_gone(pid_t pid);
 
-}  // namespace megasft::launch::testing
+}  // namespace megasft::testing

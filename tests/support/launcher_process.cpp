@@ -1,4 +1,4 @@
-#include "tests/launch/launcher_process.h"
+#include "tests/support/launcher_process.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -14,7 +14,7 @@
 #include <stdexcept>
 #include <thread>
 
-namespace megasft::launch::testing {
+namespace megasft::testing {
 namespace {
 
 double now_s() {
@@ -129,4 +129,4 @@ std::map<std::string, std::string> read_env_dump(const std::string& path) {
 
 bool process_gone(pid_t pid) { return kill(pid, 0) == -1 && errno == ESRCH; }
 
-}  // namespace megasft::launch::testing
+}  // namespace megasft::testing
