@@ -28,4 +28,21 @@ void shard_sum_exp_cpu(const float* logits, ShardView shard, const float* global
 void shard_softmax_grad_inplace_cpu(float* logits_to_grad, ShardView shard, const float* lse,
                                     const float* scale, const int64_t* local_target);
 
+// GEM's weighting of a column: w_j = 1 (linear) or sigmoid(0.01 * (z_j - z_y)) (logsigmoid).
+enum class GemWeight : int { kLinear = 0, kLogSigmoid = 1 };
+
+// GEM's per-shard sums with e_j = exp((z_j - global_max[t]) / beta), accumulated in double:
+// out[t] = {Q = sum e_j, A = sum e_j w_j (z_j - z_y), B = sum e_j w_j}. Rows with no target
+// (target_logit = -inf) get zeros.
+void shard_gem_sums_cpu(const float* logits, ShardView shard, const float* global_max,
+                        const float* target_logit, float beta, GemWeight weight,
+                        double* sums_out /*[T,3]*/);
+
+// GEM backward, in place: row t becomes scale[t] * e_j w_j - [j == local_target[t]] * target_coef[t]
+// (scale = g/Q, target_coef = g*B/Q); padding columns become 0.
+void shard_gem_grad_inplace_cpu(float* logits_to_grad, ShardView shard, const float* global_max,
+                                const float* target_logit, float beta, GemWeight weight,
+                                const float* scale, const float* target_coef,
+                                const int64_t* local_target);
+
 }  // namespace megasft::kernels

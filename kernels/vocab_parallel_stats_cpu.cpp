@@ -59,4 +59,59 @@ void shard_softmax_grad_inplace_cpu(float* logits_to_grad, ShardView shard, cons
   }
 }
 
+namespace {
+
+// GEM's w_j; 0.01 is the official code's slope inside the sigmoid.
+inline float gem_weight(GemWeight weight, float z, float z_target) {
+  if (weight == GemWeight::kLinear) return 1.0f;
+  return 1.0f / (1.0f + std::exp(-0.01f * (z - z_target)));
+}
+
+}  // namespace
+
+void shard_gem_sums_cpu(const float* logits, ShardView shard, const float* global_max,
+                        const float* target_logit, float beta, GemWeight weight, double* sums_out) {
+  const float inv_beta = 1.0f / beta;
+#pragma omp parallel for schedule(static)
+  for (int64_t t = 0; t < shard.tokens; ++t) {
+    const float* row = logits + t * shard.row_stride;
+    const float m = global_max[t], zy = target_logit[t];
+    double q = 0.0, a = 0.0, b = 0.0;
+    if (std::isfinite(zy)) {
+      for (int64_t j = 0; j < shard.valid_cols; ++j) {
+        const double e = std::exp(static_cast<double>((row[j] - m) * inv_beta));
+        const double ew = e * gem_weight(weight, row[j], zy);
+        q += e;
+        a += ew * static_cast<double>(row[j] - zy);
+        b += ew;
+      }
+    }
+    sums_out[3 * t] = q;
+    sums_out[3 * t + 1] = a;
+    sums_out[3 * t + 2] = b;
+  }
+}
+
+void shard_gem_grad_inplace_cpu(float* logits_to_grad, ShardView shard, const float* global_max,
+                                const float* target_logit, float beta, GemWeight weight,
+                                const float* scale, const float* target_coef,
+                                const int64_t* local_target) {
+  const float inv_beta = 1.0f / beta;
+#pragma omp parallel for schedule(static)
+  for (int64_t t = 0; t < shard.tokens; ++t) {
+    float* row = logits_to_grad + t * shard.row_stride;
+    const float s = scale[t];
+    if (s == 0.0f) {
+      for (int64_t j = 0; j < shard.row_stride; ++j) row[j] = 0.0f;
+      continue;
+    }
+    const float m = global_max[t], zy = target_logit[t];
+    for (int64_t j = 0; j < shard.valid_cols; ++j)
+      row[j] = s * std::exp((row[j] - m) * inv_beta) * gem_weight(weight, row[j], zy);
+    for (int64_t j = shard.valid_cols; j < shard.row_stride; ++j) row[j] = 0.0f;
+    const int64_t y = local_target[t];
+    if (y >= 0 && y < shard.valid_cols) row[y] -= target_coef[t];
+  }
+}
+
 }  // namespace megasft::kernels

@@ -40,6 +40,7 @@ class ColumnParallelLinear {
   void load_full(const std::vector<at::Tensor>& block_weights,
                  const std::vector<at::Tensor>& block_biases = {});
   std::vector<int64_t> local_block_sizes() const;
+  const at::Tensor& weight() const { return weight_.value; }  // [out_local, in]
   void append_parameters(ParameterList& out) const;
 
  private:

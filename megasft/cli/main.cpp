@@ -13,7 +13,8 @@ namespace {
 void print_usage() {
   std::cerr << "usage: megasft <command> [options]\n\n"
                "commands:\n"
-               "  train            supervised fine-tuning (ce, sed, sed-nomask) under tensor parallelism\n"
+               "  train            supervised fine-tuning (ce, sed, sed-nomask, gem, dft) under tensor parallelism\n"
+               "  calibrate        SED-SFT's tau from held-out data, written where train picks it up\n"
                "  make-demo-data   generate the demo arithmetic dataset as HDF5\n\n"
                "Run `megasft <command> --help` for the options of a command.\n";
 }
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
   using Command = int (*)(const megasft::cli::Args&);
   const std::map<std::string, Command> commands = {
       {"train", megasft::cli::train_command},
+      {"calibrate", megasft::cli::calibrate_command},
       {"make-demo-data", megasft::cli::make_demo_data_command},
   };
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {

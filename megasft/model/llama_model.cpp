@@ -52,6 +52,10 @@ at::Tensor LlamaModel::lm_head_logits(const at::Tensor& hidden) const {
   return at::linear(parallel::copy_to_tensor_parallel_region(hidden, tp_), embed_tokens_.weight());
 }
 
+const at::Tensor& LlamaModel::lm_head_weight() const {
+  return lm_head_ ? lm_head_->weight() : embed_tokens_.weight();
+}
+
 VocabShard LlamaModel::vocab_shard() const {
   VocabShard shard;
   shard.start = embed_tokens_.vocab_start();

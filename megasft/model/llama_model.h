@@ -23,6 +23,9 @@ class LlamaModel {
 
   at::Tensor forward(const at::Tensor& input_ids) const;         // [B,S] -> final hidden [B,S,H]
   at::Tensor lm_head_logits(const at::Tensor& hidden) const;     // [*,H] -> [*, V_local]
+  // The head shard [V_local, H]: the embedding's when tied. The fused head+objective multiplies by it.
+  const at::Tensor& lm_head_weight() const;
+  const parallel::CommunicatorPtr& tensor_group() const { return tp_; }
   VocabShard vocab_shard() const;
   const ModelConfig& config() const { return config_; }
   const parallel::ParameterList& parameters() const { return parameters_; }

@@ -6,9 +6,11 @@
 #include <limits>
 #include <string>
 
+#include "kernels/vocab_parallel_stats.h"
+
 namespace megasft::objectives {
 
-enum class ObjectiveKind { kCrossEntropy, kSed, kSedNoMask };
+enum class ObjectiveKind { kCrossEntropy, kSed, kSedNoMask, kGem, kDft };
 
 struct ObjectiveOptions {
   ObjectiveKind kind = ObjectiveKind::kSed;
@@ -16,12 +18,17 @@ struct ObjectiveOptions {
   double sed_lambda = 1.0;   // weight of the (p_y - 1/2)^2 penalty
   double sed_ratio = 0.7;    // r: tau is the (1 - r) quantile of S_t at calibration
   double tau = std::numeric_limits<double>::quiet_NaN();  // NaN until given or calibrated
+  double gem_beta = 0.7;     // GEM's temperature of q = softmax(z / beta)
+  kernels::GemWeight gem_h = kernels::GemWeight::kLogSigmoid;
 
   bool uses_tau() const { return kind == ObjectiveKind::kSed; }
+  bool has_sed_penalty() const { return kind == ObjectiveKind::kSed || kind == ObjectiveKind::kSedNoMask; }
   void validate() const;  // also requires tau to be set when the objective uses it
 };
 
-ObjectiveKind parse_objective_kind(const std::string& name);  // "ce" | "sed" | "sed-nomask"
+ObjectiveKind parse_objective_kind(const std::string& name);  // ce | sed | sed-nomask | gem | dft
 std::string objective_kind_name(ObjectiveKind kind);
+kernels::GemWeight parse_gem_h(const std::string& name);      // linear | logsigmoid
+std::string gem_h_name(kernels::GemWeight h);
 
 }  // namespace megasft::objectives

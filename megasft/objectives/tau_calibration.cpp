@@ -1,8 +1,12 @@
 // Tau calibration: the same vocab-parallel top-k statistics as the loss, on a held-out sample.
 #include "megasft/objectives/tau_calibration.h"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 
 #include "kernels/check.h"
 #include "kernels/nvtx_range.h"
@@ -20,7 +24,8 @@ double tau_from_topk_sums(std::vector<float> sums, double ratio) {
 
 TauCalibration calibrate_tau(const model::LlamaModel& model, const data::TokenDataset& heldout,
                              int64_t samples, const std::string& positions_mode, int top_k,
-                             double ratio, int64_t seq_len, const parallel::CommunicatorPtr& tp) {
+                             double ratio, int64_t seq_len, const parallel::CommunicatorPtr& tp,
+                             int64_t chunk_tokens) {
   NvtxRange range("calibrate_tau");
   MEGASFT_CHECK(positions_mode == "all" || positions_mode == "supervised",
                 "calibration positions '", positions_mode, "' must be all or supervised");
@@ -39,10 +44,15 @@ TauCalibration calibrate_tau(const model::LlamaModel& model, const data::TokenDa
     auto mask = heldout.loss_mask(i);
     const int64_t n = std::min<int64_t>(static_cast<int64_t>(tokens.size()), seq_len);
     if (n == 0) continue;
-    auto ids = at::empty({1, n}, at::kLong);
-    for (int64_t t = 0; t < n; ++t) ids[0][t] = static_cast<int64_t>(tokens[t]);
+    auto ids = at::tensor(std::vector<int64_t>(tokens.begin(), tokens.begin() + n), at::kLong).unsqueeze(0);
     auto hidden = model.forward(ids).reshape({n, -1});
-    auto s = vocab_parallel_topk_sum(model.lm_head_logits(hidden), model.vocab_shard(), tp, top_k);
+    // Chunked so the logits of a long sequence never exist whole.
+    std::vector<at::Tensor> chunks;
+    for (int64_t start = 0; start < n; start += chunk_tokens)
+      chunks.push_back(vocab_parallel_topk_sum(
+          model.lm_head_logits(hidden.narrow(0, start, std::min(chunk_tokens, n - start))),
+          model.vocab_shard(), tp, top_k));
+    auto s = at::cat(chunks);
     auto values = s.accessor<float, 1>();
     for (int64_t t = 0; t < n; ++t) {
       const bool supervised = t + 1 < static_cast<int64_t>(mask.size()) && mask[t + 1] == 1;
@@ -52,6 +62,51 @@ TauCalibration calibrate_tau(const model::LlamaModel& model, const data::TokenDa
   result.positions = static_cast<int64_t>(sums.size());
   result.tau = tau_from_topk_sums(std::move(sums), ratio);
   return result;
+}
+
+void write_tau_file(const std::string& path, const TauCalibration& c) {
+  nlohmann::json j = {{"tau", c.tau},         {"top_k", c.top_k},         {"ratio", c.ratio},
+                      {"samples", c.samples}, {"positions", c.positions}, {"positions_mode", c.positions_mode},
+                      {"data", c.data_path}};
+  const auto parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent);
+  const std::string temporary = path + ".tmp";
+  {
+    std::ofstream out(temporary);
+    out << j.dump(2) << '\n';
+    MEGASFT_CHECK(out.good(), "cannot write tau file '", temporary, "'");
+  }
+  std::filesystem::rename(temporary, path);
+}
+
+TauCalibration read_tau_file(const std::string& path) {
+  std::ifstream in(path);
+  MEGASFT_CHECK(in.good(), "cannot open tau file '", path, "'");
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const std::exception& e) {
+    MEGASFT_FAIL("tau file '", path, "' is not valid JSON: ", e.what());
+  }
+  auto field = [&](const char* name) -> const nlohmann::json& {
+    MEGASFT_CHECK(j.contains(name), "tau file '", path, "' has no field '", name, "'");
+    return j[name];
+  };
+  TauCalibration c;
+  try {
+    c.tau = field("tau").get<double>();
+    c.top_k = field("top_k").get<int>();
+    c.ratio = field("ratio").get<double>();
+    c.samples = field("samples").get<int64_t>();
+    c.positions = field("positions").get<int64_t>();
+    c.positions_mode = field("positions_mode").get<std::string>();
+    c.data_path = j.value("data", "");
+  } catch (const nlohmann::json::exception& e) {
+    MEGASFT_FAIL("tau file '", path, "': a field has the wrong type: ", e.what());
+  }
+  MEGASFT_CHECK(std::isfinite(c.tau) && c.tau >= 0 && c.tau <= 1, "tau file '", path, "': tau = ", c.tau,
+                " is not a probability sum in [0, 1]");
+  return c;
 }
 
 }  // namespace megasft::objectives

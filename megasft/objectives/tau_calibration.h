@@ -29,6 +29,12 @@ double tau_from_topk_sums(std::vector<float> sums, double ratio);
 // supervised. Every TP rank computes the same value.
 TauCalibration calibrate_tau(const model::LlamaModel& model, const data::TokenDataset& heldout,
                              int64_t samples, const std::string& positions_mode, int top_k,
-                             double ratio, int64_t seq_len, const parallel::CommunicatorPtr& tp);
+                             double ratio, int64_t seq_len, const parallel::CommunicatorPtr& tp,
+                             int64_t chunk_tokens = 1024);
+
+// The calibration as a JSON file (`megasft calibrate` writes it, `megasft train` reads it). Reading
+// a malformed file is an error naming the file and the field.
+void write_tau_file(const std::string& path, const TauCalibration& calibration);
+TauCalibration read_tau_file(const std::string& path);
 
 }  // namespace megasft::objectives

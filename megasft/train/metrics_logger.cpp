@@ -35,13 +35,18 @@ std::string format_duration(double seconds) {
 }
 
 std::string format_progress_line(const nlohmann::json& r, int64_t max_steps, double eta_s) {
-  char buffer[256];
-  std::string mask = r["mask_rate"].is_null() ? "-" : std::to_string(r["mask_rate"].get<double>()).substr(0, 5);
-  std::snprintf(buffer, sizeof buffer,
-                "[step %ld/%ld] loss %.4f (ce %.4f + penalty %.4f) | mask_rate %s | acc %.3f | gnorm %.3f | "
-                "lr %.2e | %.0f tok/s | ETA %s",
-                r["step"].get<int64_t>(), max_steps, r["loss"].get<double>(), r["ce"].get<double>(),
-                r["penalty"].get<double>(), mask.c_str(), r["accuracy"].get<double>(),
+  char buffer[320];
+  std::string loss_terms;
+  if (r["mask_rate"].is_null()) {  // ce, gem, dft: the loss is not ce + penalty
+    std::snprintf(buffer, sizeof buffer, "loss %.4f (ce %.4f)", r["loss"].get<double>(), r["ce"].get<double>());
+  } else {
+    std::snprintf(buffer, sizeof buffer, "loss %.4f (ce %.4f + penalty %.4f) | mask_rate %.3f",
+                  r["loss"].get<double>(), r["ce"].get<double>(), r["penalty"].get<double>(),
+                  r["mask_rate"].get<double>());
+  }
+  loss_terms = buffer;
+  std::snprintf(buffer, sizeof buffer, "[step %ld/%ld] %s | acc %.3f | gnorm %.3f | lr %.2e | %.0f tok/s | ETA %s",
+                r["step"].get<int64_t>(), max_steps, loss_terms.c_str(), r["accuracy"].get<double>(),
                 r["grad_norm"].get<double>(), r["lr"].get<double>(), r["tokens_per_s"].get<double>(),
                 format_duration(eta_s).c_str());
   return buffer;

@@ -14,20 +14,18 @@
 #include "kernels/nvtx_range.h"
 #include "megasft/data/batch_sampler.h"
 #include "megasft/model/llama_model.h"
-#include "megasft/objectives/tau_calibration.h"
-#include "megasft/objectives/vocab_parallel_loss.h"
+#include "megasft/objectives/fused_head_loss.h"
 #include "megasft/optim/adamw.h"
 #include "megasft/optim/lr_schedule.h"
 #include "megasft/train/metrics_logger.h"
+#include "megasft/train/tau_resolution.h"
+#include "parallel/mappings.h"
 
 namespace megasft::train {
 namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-// Sums over this rank's supervised tokens of one step; all-reduced over DP before they are reported.
-enum StatIndex { kLoss, kCe, kPenalty, kPTarget, kTopkSum, kUnmasked, kCorrect, kCount, kNumStats };
 
 at::Tensor to_tensor(const std::vector<int64_t>& values, int64_t rows, int64_t cols) {
   return at::tensor(values, at::kLong).reshape({rows, cols});
@@ -38,8 +36,6 @@ void write_text(const std::filesystem::path& path, const std::string& text) {
   out << text << '\n';
   MEGASFT_CHECK(out.good(), "cannot write '", path.string(), "'");
 }
-
-double json_number(double v) { return v; }
 
 }  // namespace
 
@@ -65,30 +61,10 @@ TrainSummary run_sft(const TrainOptions& options, const std::shared_ptr<parallel
   model::LlamaModel model(options.model, tp);
   model.initialize(static_cast<uint64_t>(options.seed));
 
-  objectives::ObjectiveOptions objective = options.objective;
   nlohmann::json metadata;
   metadata["layout"] = state->layout().to_string();
   metadata["parameters"] = options.model.num_parameters();
-  if (objective.uses_tau() && std::isnan(objective.tau)) {
-    auto heldout = data::TokenDataset::open(options.calibration_data);
-    auto calibration = objectives::calibrate_tau(model, heldout, options.calibration_samples,
-                                                 options.calibration_positions, objective.top_k,
-                                                 objective.sed_ratio, options.seq_length, tp);
-    objective.tau = calibration.tau;
-    metadata["tau_calibration"] = {{"tau", calibration.tau}, {"top_k", calibration.top_k},
-                                   {"ratio", calibration.ratio}, {"samples", calibration.samples},
-                                   {"positions", calibration.positions},
-                                   {"positions_mode", calibration.positions_mode},
-                                   {"data", calibration.data_path}};
-    if (leader)
-      std::cout << "megasft: calibrated tau = " << calibration.tau << " (k=" << calibration.top_k
-                << ", r=" << calibration.ratio << ", n=" << calibration.samples << " samples, "
-                << calibration.positions << " positions: " << calibration.positions_mode << ")"
-                << std::endl;
-  } else if (objective.uses_tau()) {
-    metadata["tau_calibration"] = {{"tau", objective.tau}, {"given", true}};
-    if (leader) std::cout << "megasft: tau = " << objective.tau << " (given)" << std::endl;
-  }
+  objectives::ObjectiveOptions objective = resolve_tau(options, model, leader, metadata["tau"]);
   objective.validate();
 
   const std::filesystem::path run_dir(options.run_dir);
@@ -131,32 +107,24 @@ TrainSummary run_sft(const TrainOptions& options, const std::shared_ptr<parallel
     const double global_tokens = counts[0].item<double>();
     MEGASFT_CHECK(global_tokens > 0, "step ", step, ": the global batch has no supervised token");
 
-    auto stats = at::zeros({kNumStats}, at::kDouble);
+    auto stats = at::zeros({objectives::kNumObjectiveSums}, at::kDouble);
     for (const auto& batch : batches) {
       NvtxRange micro_range("micro_batch");
       auto input_ids = to_tensor(batch.input_ids, batch.batch_size, batch.seq_len);
       auto labels = to_tensor(batch.labels, batch.batch_size, batch.seq_len).flatten();
       auto hidden = model.forward(input_ids);
-      auto logits = model.lm_head_logits(hidden.reshape({-1, hidden.size(-1)}));  // [B*S, V_local]
-      objectives::TokenTerms terms = [&] {
+      auto hidden_tp = parallel::copy_to_tensor_parallel_region(hidden.reshape({-1, hidden.size(-1)}), tp);
+      auto head = [&] {
         NvtxRange objective_range("objective");
-        return objectives::vocab_parallel_objective(logits, labels, model.vocab_shard(), tp, objective);
+        return objectives::fused_vocab_parallel_head_loss(hidden_tp, model.lm_head_weight(), labels,
+                                                          1.0 / global_tokens, model.vocab_shard(), tp,
+                                                          objective, options.loss_chunk_tokens);
       }();
-      auto loss = terms.token_loss.sum() / global_tokens;
       {
         NvtxRange backward_range("backward");
-        loss.backward();
+        head.loss.backward();
       }
-      at::NoGradGuard no_grad;
-      auto sup = terms.supervised.to(at::kDouble);
-      stats[kLoss] += terms.token_loss.detach().sum().to(at::kDouble);
-      stats[kCe] += terms.ce.sum().to(at::kDouble);
-      stats[kPenalty] += terms.penalty.sum().to(at::kDouble);
-      stats[kPTarget] += terms.p_target.sum().to(at::kDouble);
-      stats[kTopkSum] += terms.topk_sum.sum().to(at::kDouble);
-      stats[kUnmasked] += (sup - terms.mask.to(at::kDouble)).sum();
-      stats[kCorrect] += terms.correct.sum().to(at::kDouble);
-      stats[kCount] += sup.sum();
+      stats += head.sums;
     }
 
     {
@@ -169,23 +137,23 @@ TrainSummary run_sft(const TrainOptions& options, const std::shared_ptr<parallel
       optimizer.zero_grad();
       dp->all_reduce(stats, parallel::ReduceOp::kSum);
 
-      const double n = stats[kCount].item<double>();
+      const double n = stats[objectives::kSumCount].item<double>();
       tokens_seen += global_batch * options.seq_length;
       const double step_s = std::chrono::duration<double>(Clock::now() - step_start).count();
       const double elapsed = std::chrono::duration<double>(Clock::now() - loop_start).count();
       nlohmann::json record;
       record["step"] = step;
-      record["loss"] = stats[kLoss].item<double>() / n;
-      record["ce"] = stats[kCe].item<double>() / n;
-      record["penalty"] = stats[kPenalty].item<double>() / n;
-      record["mask_rate"] = objective.kind == objectives::ObjectiveKind::kCrossEntropy
+      record["loss"] = stats[objectives::kSumLoss].item<double>() / n;
+      record["ce"] = stats[objectives::kSumCe].item<double>() / n;
+      record["penalty"] = stats[objectives::kSumPenalty].item<double>() / n;
+      record["mask_rate"] = !objective.has_sed_penalty()
                                 ? nlohmann::json(nullptr)
-                                : nlohmann::json(stats[kUnmasked].item<double>() / n);
-      record["p_target"] = stats[kPTarget].item<double>() / n;
-      record["topk_sum"] = stats[kTopkSum].item<double>() / n;
+                                : nlohmann::json(stats[objectives::kSumUnmasked].item<double>() / n);
+      record["p_target"] = stats[objectives::kSumPTarget].item<double>() / n;
+      record["topk_sum"] = stats[objectives::kSumTopkSum].item<double>() / n;
       record["tau"] = objective.uses_tau() ? nlohmann::json(objective.tau) : nlohmann::json(nullptr);
-      record["accuracy"] = stats[kCorrect].item<double>() / n;
-      record["grad_norm"] = json_number(grad_norm);
+      record["accuracy"] = stats[objectives::kSumCorrect].item<double>() / n;
+      record["grad_norm"] = grad_norm;
       record["lr"] = lr;
       record["tokens"] = tokens_seen;
       record["supervised_tokens"] = static_cast<int64_t>(n);

@@ -15,7 +15,8 @@ namespace po = boost::program_options;
 
 namespace {
 
-po::options_description describe(TrainOptions& o, std::string& objective_name, bool& help) {
+po::options_description describe(TrainOptions& o, std::string& objective_name, std::string& gem_h,
+                                 bool& help) {
   po::options_description run("Run");
   run.add_options()
       ("help,h", po::bool_switch(&help), "print this help")
@@ -30,6 +31,8 @@ po::options_description describe(TrainOptions& o, std::string& objective_name, b
        "sequences per micro-batch per data-parallel rank")
       ("global-batch-size", po::value(&o.global_batch_size)->default_value(o.global_batch_size),
        "sequences per step over all data-parallel ranks (0: one micro-batch per rank)")
+      ("loss-chunk-tokens", po::value(&o.loss_chunk_tokens)->default_value(o.loss_chunk_tokens),
+       "tokens per chunk of the fused LM head + objective (bounds its memory)")
       ("log-interval", po::value(&o.log_interval)->default_value(o.log_interval), "steps between progress lines")
       ("dist-timeout", po::value(&o.dist_timeout_s)->default_value(o.dist_timeout_s),
        "seconds before a rendezvous or collective is declared hung");
@@ -49,12 +52,14 @@ po::options_description describe(TrainOptions& o, std::string& objective_name, b
   auto& obj = o.objective;
   po::options_description objective("Objective");
   objective.add_options()
-      ("objective", po::value(&objective_name)->default_value("sed"), "ce | sed | sed-nomask")
+      ("objective", po::value(&objective_name)->default_value("sed"), "ce | sed | sed-nomask | gem | dft")
       ("top-k", po::value(&obj.top_k)->default_value(obj.top_k), "k of the top-k probability sum")
       ("sed-ratio", po::value(&obj.sed_ratio)->default_value(obj.sed_ratio),
        "r: about this fraction of positions is left unpenalised by the calibrated tau")
       ("sed-lambda", po::value(&obj.sed_lambda)->default_value(obj.sed_lambda), "weight of the SED penalty")
       ("tau", po::value<double>(), "SED mask threshold; calibrated before training when absent")
+      ("gem-beta", po::value(&obj.gem_beta)->default_value(obj.gem_beta), "GEM temperature beta")
+      ("gem-h", po::value(&gem_h)->default_value("logsigmoid"), "GEM weighting: linear | logsigmoid")
       ("calibration-data", po::value(&o.calibration_data), "held-out HDF5 dataset for tau calibration")
       ("calibration-samples", po::value(&o.calibration_samples)->default_value(o.calibration_samples),
        "examples used to calibrate tau")
@@ -91,11 +96,11 @@ void check_positive(T value, const char* option) {
 
 }  // namespace
 
-TrainOptions TrainOptions::parse(const std::vector<std::string>& args) {
+TrainOptions TrainOptions::parse(const std::vector<std::string>& args, Purpose purpose) {
   TrainOptions o;
-  std::string objective_name;
+  std::string objective_name, gem_h;
   bool help = false;
-  auto description = describe(o, objective_name, help);
+  auto description = describe(o, objective_name, gem_h, help);
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(args).options(description).run(), vm);
@@ -117,8 +122,13 @@ TrainOptions TrainOptions::parse(const std::vector<std::string>& args) {
   if (help) return o;
 
   o.objective.kind = objectives::parse_objective_kind(objective_name);
+  o.objective.gem_h = objectives::parse_gem_h(gem_h);
   if (vm.count("tau")) o.objective.tau = vm["tau"].as<double>();
-  MEGASFT_CHECK(!o.train_data.empty(), "--train-data is required (an HDF5 token dataset)");
+  if (purpose == Purpose::kTrain)
+    MEGASFT_CHECK(!o.train_data.empty(), "--train-data is required (an HDF5 token dataset)");
+  else
+    MEGASFT_CHECK(!o.calibration_data.empty(), "--data is required (held-out HDF5 token dataset)");
+  check_positive(o.loss_chunk_tokens, "loss-chunk-tokens");
   MEGASFT_CHECK(o.tp >= 1, "--tp must be at least 1, got ", o.tp);
   check_positive(o.max_steps, "max-steps");
   check_positive(o.micro_batch_size, "micro-batch-size");
@@ -133,19 +143,17 @@ TrainOptions TrainOptions::parse(const std::vector<std::string>& args) {
                 o.warmup_fraction, " must be in [0, 1)");
   MEGASFT_CHECK(o.calibration_positions == "all" || o.calibration_positions == "supervised",
                 "--calibration-positions '", o.calibration_positions, "' must be all or supervised");
-  if (o.objective.uses_tau() && !vm.count("tau"))
-    MEGASFT_CHECK(!o.calibration_data.empty(), "--objective sed needs --tau or --calibration-data "
-                  "(held-out data to calibrate tau with --sed-ratio)");
+  MEGASFT_CHECK(o.objective.gem_beta > 0, "--gem-beta must be positive, got ", o.objective.gem_beta);
   o.model.validate(o.tp);
   return o;
 }
 
 std::string TrainOptions::help() {
   TrainOptions o;
-  std::string objective_name;
+  std::string objective_name, gem_h;
   bool help = false;
   std::ostringstream out;
-  out << "usage: megasft train --config FILE [--option value ...]\n" << describe(o, objective_name, help);
+  out << "usage: megasft train --config FILE [--option value ...]\n" << describe(o, objective_name, gem_h, help);
   return out.str();
 }
 
@@ -164,7 +172,9 @@ std::string TrainOptions::to_json() const {
                     {"weight_decay", weight_decay}, {"beta1", adam_beta1}, {"beta2", adam_beta2},
                     {"eps", adam_eps}, {"clip_grad", clip_grad}};
   j["objective"] = {{"name", objectives::objective_kind_name(objective.kind)}, {"top_k", objective.top_k},
-                    {"sed_lambda", objective.sed_lambda}, {"sed_ratio", objective.sed_ratio}};
+                    {"sed_lambda", objective.sed_lambda}, {"sed_ratio", objective.sed_ratio},
+                    {"gem_beta", objective.gem_beta}, {"gem_h", objectives::gem_h_name(objective.gem_h)}};
+  j["loss_chunk_tokens"] = loss_chunk_tokens;
   j["model"] = {{"vocab_size", model.vocab_size}, {"hidden_size", model.hidden_size},
                 {"intermediate_size", model.intermediate_size}, {"num_layers", model.num_layers},
                 {"num_attention_heads", model.num_attention_heads},

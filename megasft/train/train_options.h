@@ -37,16 +37,20 @@ struct TrainOptions {
   double adam_eps = 1e-8;
   double clip_grad = 1.0;
 
+  int64_t loss_chunk_tokens = 1024;  // tokens per chunk of the fused LM head + objective
   int64_t log_interval = 10;  // progress line every N steps (metrics.jsonl gets every step)
   double dist_timeout_s = 300;
 
   objectives::ObjectiveOptions objective;
   model::ModelConfig model;
 
-  // Throws megasft::Error naming the option, the file and the value on any bad input.
-  static TrainOptions parse(const std::vector<std::string>& args);
+  // Throws megasft::Error naming the option, the file and the value on any bad input. `calibrate`
+  // parses the same options but needs calibration data rather than training data.
+  enum class Purpose { kTrain, kCalibrate };
+  static TrainOptions parse(const std::vector<std::string>& args, Purpose purpose = Purpose::kTrain);
   static std::string help();
   std::string to_json() const;  // recorded in the run directory
+  std::string tau_file() const { return run_dir + "/tau.json"; }  // written by `megasft calibrate`
 };
 
 }  // namespace megasft::train

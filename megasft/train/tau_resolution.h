@@ -1,0 +1,17 @@
+// Where SED-SFT's tau comes from for a run, in order: --tau; the run directory's tau.json from
+// `megasft calibrate` (when its k, r and positions match); a calibration before the first step.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include "megasft/model/llama_model.h"
+#include "megasft/train/train_options.h"
+
+namespace megasft::train {
+
+// Returns the objective options with tau set (when the objective uses one) and describes where it came
+// from in `record` (for metadata.json); the first rank prints it.
+objectives::ObjectiveOptions resolve_tau(const TrainOptions& options, const model::LlamaModel& model,
+                                         bool leader, nlohmann::json& record);
+
+}  // namespace megasft::train
