@@ -1,6 +1,7 @@
 // `megasft calibrate`: SED-SFT's tau from held-out data with the run's initial model, printed and
 // written to <run-dir>/tau.json, where `megasft train` picks it up.
 #include <iostream>
+#include <map>
 
 #include "megasft/cli/commands.h"
 #include "megasft/data/token_dataset.h"
@@ -13,12 +14,14 @@ namespace megasft::cli {
 
 int calibrate_command(const Args& args) {
   // calibrate's short spellings are the training options' long ones, so one config serves both.
+  static const std::map<std::string, std::string> kAliases = {
+      {"--data", "--calibration-data"},
+      {"--samples", "--calibration-samples"},
+      {"--positions", "--calibration-positions"}};
   Args translated;
   for (const auto& arg : args) {
-    if (arg == "--data") translated.push_back("--calibration-data");
-    else if (arg == "--samples") translated.push_back("--calibration-samples");
-    else if (arg == "--positions") translated.push_back("--calibration-positions");
-    else translated.push_back(arg);
+    auto alias = kAliases.find(arg);
+    translated.push_back(alias == kAliases.end() ? arg : alias->second);
   }
   auto options = train::TrainOptions::parse(translated, train::TrainOptions::Purpose::kCalibrate);
   if (options.show_help) {

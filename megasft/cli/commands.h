@@ -11,6 +11,7 @@ using Args = std::vector<std::string>;
 
 int train_command(const Args& args);           // SFT under any tensor-parallel layout
 int calibrate_command(const Args& args);       // SED-SFT tau from held-out data
+int probe_objective_command(const Args& args);  // an objective on dumped logits, any TP size
 int make_demo_data_command(const Args& args);  // the demo arithmetic dataset, as HDF5
 
 }  // namespace megasft::cli

@@ -15,6 +15,7 @@ void print_usage() {
                "commands:\n"
                "  train            supervised fine-tuning (ce, sed, sed-nomask, gem, dft) under tensor parallelism\n"
                "  calibrate        SED-SFT's tau from held-out data, written where train picks it up\n"
+               "  probe-objective  an objective's loss, statistics and gradient on logits dumped to HDF5\n"
                "  make-demo-data   generate the demo arithmetic dataset as HDF5\n\n"
                "Run `megasft <command> --help` for the options of a command.\n";
 }
@@ -26,6 +27,7 @@ int main(int argc, char** argv) {
   const std::map<std::string, Command> commands = {
       {"train", megasft::cli::train_command},
       {"calibrate", megasft::cli::calibrate_command},
+      {"probe-objective", megasft::cli::probe_objective_command},
       {"make-demo-data", megasft::cli::make_demo_data_command},
   };
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {

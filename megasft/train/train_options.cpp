@@ -9,13 +9,14 @@
 #include <sstream>
 
 #include "kernels/check.h"
+#include "megasft/objectives/objective_program_options.h"
 
 namespace megasft::train {
 namespace po = boost::program_options;
 
 namespace {
 
-po::options_description describe(TrainOptions& o, std::string& objective_name, std::string& gem_h,
+po::options_description describe(TrainOptions& o, const objectives::ObjectiveProgramOptions& objective,
                                  bool& help) {
   po::options_description run("Run");
   run.add_options()
@@ -49,17 +50,8 @@ po::options_description describe(TrainOptions& o, std::string& objective_name, s
       ("adam-eps", po::value(&o.adam_eps)->default_value(o.adam_eps), "AdamW epsilon")
       ("clip-grad", po::value(&o.clip_grad)->default_value(o.clip_grad), "global gradient-norm clip (0: off)");
 
-  auto& obj = o.objective;
-  po::options_description objective("Objective");
-  objective.add_options()
-      ("objective", po::value(&objective_name)->default_value("sed"), "ce | sed | sed-nomask | gem | dft")
-      ("top-k", po::value(&obj.top_k)->default_value(obj.top_k), "k of the top-k probability sum")
-      ("sed-ratio", po::value(&obj.sed_ratio)->default_value(obj.sed_ratio),
-       "r: about this fraction of positions is left unpenalised by the calibrated tau")
-      ("sed-lambda", po::value(&obj.sed_lambda)->default_value(obj.sed_lambda), "weight of the SED penalty")
-      ("tau", po::value<double>(), "SED mask threshold; calibrated before training when absent")
-      ("gem-beta", po::value(&obj.gem_beta)->default_value(obj.gem_beta), "GEM temperature beta")
-      ("gem-h", po::value(&gem_h)->default_value("logsigmoid"), "GEM weighting: linear | logsigmoid")
+  po::options_description calibration("Tau calibration (SED-SFT)");
+  calibration.add_options()
       ("calibration-data", po::value(&o.calibration_data), "held-out HDF5 dataset for tau calibration")
       ("calibration-samples", po::value(&o.calibration_samples)->default_value(o.calibration_samples),
        "examples used to calibrate tau")
@@ -85,7 +77,7 @@ po::options_description describe(TrainOptions& o, std::string& objective_name, s
        "pad the vocabulary to a multiple of this times tp");
 
   po::options_description all("megasft train options");
-  all.add(run).add(optim).add(objective).add(model);
+  all.add(run).add(optim).add(objective.description()).add(calibration).add(model);
   return all;
 }
 
@@ -98,9 +90,9 @@ void check_positive(T value, const char* option) {
 
 TrainOptions TrainOptions::parse(const std::vector<std::string>& args, Purpose purpose) {
   TrainOptions o;
-  std::string objective_name, gem_h;
+  objectives::ObjectiveProgramOptions objective(o.objective);
   bool help = false;
-  auto description = describe(o, objective_name, gem_h, help);
+  auto description = describe(o, objective, help);
   po::variables_map vm;
   try {
     po::store(po::command_line_parser(args).options(description).run(), vm);
@@ -121,9 +113,7 @@ TrainOptions TrainOptions::parse(const std::vector<std::string>& args, Purpose p
   o.show_help = help;
   if (help) return o;
 
-  o.objective.kind = objectives::parse_objective_kind(objective_name);
-  o.objective.gem_h = objectives::parse_gem_h(gem_h);
-  if (vm.count("tau")) o.objective.tau = vm["tau"].as<double>();
+  objective.finish(vm);
   if (purpose == Purpose::kTrain)
     MEGASFT_CHECK(!o.train_data.empty(), "--train-data is required (an HDF5 token dataset)");
   else
@@ -150,10 +140,10 @@ TrainOptions TrainOptions::parse(const std::vector<std::string>& args, Purpose p
 
 std::string TrainOptions::help() {
   TrainOptions o;
-  std::string objective_name, gem_h;
+  objectives::ObjectiveProgramOptions objective(o.objective);
   bool help = false;
   std::ostringstream out;
-  out << "usage: megasft train --config FILE [--option value ...]\n" << describe(o, objective_name, gem_h, help);
+  out << "usage: megasft train --config FILE [--option value ...]\n" << describe(o, objective, help);
   return out.str();
 }
 
