@@ -6,11 +6,11 @@
 
 #include "kernels/check.h"
 
-#define MEGASFT_CUDA_CHECK(call)                                                           \
-  do {                                                                                     \
-    const cudaError_t megasft_cuda_status_ = (call);                                       \
-    if (megasft_cuda_status_ != cudaSuccess)                                               \
-      ::megasft::detail::throw_error(MEGASFT_SOURCE_FILE, __LINE__, #call, "CUDA error ",  \
-                                     cudaGetErrorName(megasft_cuda_status_), " (",         \
+#define MEGASFT_CUDA_CHECK(call)                                                                \
+  do {                                                                                          \
+    const cudaError_t megasft_cuda_status_ = (call);                                            \
+    if (megasft_cuda_status_ != cudaSuccess)                                                    \
+      ::megasft::detail::throw_error(MEGASFT_SOURCE_FILE, __LINE__, #call, "CUDA error ",       \
+                                     cudaGetErrorName(megasft_cuda_status_), " (",              \
                                      cudaGetErrorString(megasft_cuda_status_), ") in ", #call); \
   } while (0)

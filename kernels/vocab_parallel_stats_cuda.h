@@ -21,8 +21,8 @@ inline constexpr int kMaxShardTopK = 64;
 // - takes device pointers laid out as the CPU reference's ([tokens, row_stride] logits, per-token
 //   arrays of length tokens) and enqueues one kernel on `stream`, without synchronising;
 // - returns cudaErrorInvalidValue (and launches nothing) for a bad ShardView (negative sizes,
-//   valid_cols > row_stride, row_stride or tokens above INT32_MAX) or a bad k, cudaSuccess without
-//   a launch when shard.tokens == 0, and otherwise the launch's cudaGetLastError().
+//   valid_cols > row_stride, row_stride above 2^30, tokens above INT32_MAX) or a bad k, cudaSuccess
+//   without a launch when shard.tokens == 0, and otherwise the launch's cudaGetLastError().
 // Padding columns (>= valid_cols) are never read by the statistics and get gradient 0.
 
 // Round 1: per token, the shard's k largest logits in descending order (-inf where the shard has

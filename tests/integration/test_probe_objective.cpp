@@ -23,6 +23,7 @@ struct Case {
   std::vector<std::string> args;
   ObjectiveKind kind;
   bool gem_linear = false;
+  int top_k = 2;  // 12 exceeds the shard width at TP = 4 (37 columns -> 10 per shard)
 };
 
 struct Frozen {  // values the gradient treats as constants, taken at the base point
@@ -42,7 +43,7 @@ at::Tensor reference_losses(const at::Tensor& z, const at::Tensor& targets, cons
   if (c.kind == ObjectiveKind::kCrossEntropy) loss = ce;
   if (c.kind == ObjectiveKind::kSed || c.kind == ObjectiveKind::kSedNoMask) {
     if (!use_frozen) {
-      auto s = std::get<0>(at::softmax(z, 1).topk(2, 1)).sum(1);
+      auto s = std::get<0>(at::softmax(z, 1).topk(c.top_k, 1)).sum(1);
       frozen->mask = c.kind == ObjectiveKind::kSed ? s.lt(tau).to(at::kDouble).detach() : at::ones_like(s);
     }
     loss = ce + 1.0 * frozen->mask * (p - 0.5).pow(2);
@@ -103,7 +104,7 @@ TEST_P(ProbeObjective, MatchesFloat64ReferenceAtEveryTPSize) {
   const double n = sup.sum().item<double>();
 
   // A tau between two S values near the median, so no token sits on the mask boundary.
-  auto s = std::get<0>(at::softmax(logits, 1).topk(2, 1)).sum(1).masked_select(sup);
+  auto s = std::get<0>(at::softmax(logits, 1).topk(c.top_k, 1)).sum(1).masked_select(sup);
   auto sorted = std::get<0>(s.sort());
   const int64_t mid = sorted.size(0) / 2;
   const double tau = 0.5 * (sorted[mid - 1].item<double>() + sorted[mid].item<double>());
@@ -134,7 +135,7 @@ TEST_P(ProbeObjective, MatchesFloat64ReferenceAtEveryTPSize) {
     const std::string output = dir.file("probe" + std::to_string(tp) + ".h5");
     std::vector<std::string> args = {"--standalone", "--nproc-per-node", std::to_string(tp), megasft_binary(),
                                      "probe-objective", "--input", input, "--output", output, "--tau",
-                                     std::to_string(tau)};
+                                     std::to_string(tau), "--top-k", std::to_string(c.top_k)};
     args.insert(args.end(), c.args.begin(), c.args.end());
     auto result = run_launcher(args, dir, {{"OMP_NUM_THREADS", "1"}}, 60);
     ASSERT_EQ(result.exit_code, 0) << c.name << " TP=" << tp << "\n" << result.out << result.err;
@@ -151,6 +152,9 @@ TEST_P(ProbeObjective, MatchesFloat64ReferenceAtEveryTPSize) {
     auto y = at::where(sup, targets, at::zeros_like(targets)).unsqueeze(1);
     auto p_ref = at::where(sup, (logits.gather(1, y).squeeze(1) - lse).exp(), at::zeros_like(lse));
     EXPECT_TRUE(at::allclose(p_target, p_ref, 1e-6, 1e-7)) << c.name << " TP=" << tp;
+    auto topk_sum = read_dataset(output, "topk_sum", {kTokens}, at::kDouble);
+    auto topk_ref = std::get<0>(at::softmax(logits, 1).topk(c.top_k, 1)).sum(1) * sup.to(at::kDouble);
+    EXPECT_TRUE(at::allclose(topk_sum, topk_ref, 1e-6, 1e-7)) << c.name << " TP=" << tp;
     if (c.kind == ObjectiveKind::kSed) {
       auto mask = read_dataset(output, "mask", {kTokens}, at::kByte).to(at::kDouble);
       EXPECT_TRUE(at::equal(mask, frozen.mask * sup.to(at::kDouble))) << "SED mask at TP=" << tp;
@@ -164,6 +168,7 @@ INSTANTIATE_TEST_SUITE_P(
     Objectives, ProbeObjective,
     ::testing::Values(Case{"ce", {"--objective", "ce"}, ObjectiveKind::kCrossEntropy},
                       Case{"sed", {"--objective", "sed"}, ObjectiveKind::kSed},
+                      Case{"sed_top12", {"--objective", "sed"}, ObjectiveKind::kSed, false, 12},
                       Case{"sed_nomask", {"--objective", "sed-nomask"}, ObjectiveKind::kSedNoMask},
                       Case{"gem_linear", {"--objective", "gem", "--gem-h", "linear"}, ObjectiveKind::kGem, true},
                       Case{"gem_logsigmoid", {"--objective", "gem", "--gem-h", "logsigmoid"}, ObjectiveKind::kGem},
