@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <torch/csrc/autograd/autograd.h>
 
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -90,6 +91,7 @@ struct Param {
   ObjectiveKind kind;
   int k;
 };
+void PrintTo(const Param& p, std::ostream* os) { *os << objective_kind_name(p.kind) << " k=" << p.k; }
 
 class ObjectiveVsReference : public ::testing::TestWithParam<Param> {};
 
