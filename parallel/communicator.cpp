@@ -37,6 +37,7 @@ class SingleRankCommunicator final : public Communicator {
       : Communicator(std::move(name), 0, 1, {global_rank}) {}
   void all_reduce(at::Tensor&, ReduceOp) override {}
   at::Tensor all_gather(const at::Tensor& tensor) override { return tensor.unsqueeze(0).clone(); }
+  at::Tensor reduce_scatter(const at::Tensor& input) override { return input.clone(); }
   void broadcast(at::Tensor&, int) override {}
   void barrier() override {}
 };
@@ -75,6 +76,17 @@ class GlooCommunicator final : public Communicator {
     options.timeout = timeout_;
     run("all_gather", [&] { return group_->allgather(outputs, inputs, options); });
     return at::stack(outputs[0]);
+  }
+
+  // LibTorch 1.13's Gloo group has no reduce_scatter: an all-reduce and this rank's chunk give the
+  // same sums for twice the traffic, which only the CPU build pays.
+  at::Tensor reduce_scatter(const at::Tensor& input) override {
+    MEGASFT_CHECK(input.dim() >= 1 && input.size(0) % size() == 0, "reduce_scatter on ", describe(),
+                  ": first dimension ", input.size(0), " is not divisible by the group size");
+    at::Tensor sum = input.clone(at::MemoryFormat::Contiguous);
+    all_reduce(sum, ReduceOp::kSum);
+    const int64_t part = input.size(0) / size();
+    return sum.narrow(0, rank() * part, part).clone();
   }
 
   void broadcast(at::Tensor& tensor, int group_root) override {

@@ -32,6 +32,8 @@ class Communicator : public torch::CustomClassHolder {
 
   virtual void all_reduce(at::Tensor& tensor, ReduceOp op) = 0;        // in place
   virtual at::Tensor all_gather(const at::Tensor& tensor) = 0;         // -> [size, *tensor.shape]
+  // input [size * n, ...] -> [n, ...]: the sum over ranks of chunk `rank()` of everyone's input.
+  virtual at::Tensor reduce_scatter(const at::Tensor& input) = 0;
   virtual void broadcast(at::Tensor& tensor, int group_root) = 0;      // in place
   virtual void barrier() = 0;
 

@@ -13,21 +13,25 @@ AdamW::AdamW(parallel::ParameterList parameters, AdamWOptions options)
   }
 }
 
+void adam_update_(at::Tensor& value, const at::Tensor& grad, at::Tensor& exp_avg, at::Tensor& exp_avg_sq,
+                  double lr, int64_t step, const AdamWOptions& options) {
+  const double correction1 = 1.0 - std::pow(options.beta1, static_cast<double>(step));
+  const double correction2 = 1.0 - std::pow(options.beta2, static_cast<double>(step));
+  exp_avg.mul_(options.beta1).add_(grad, 1.0 - options.beta1);
+  exp_avg_sq.mul_(options.beta2).addcmul_(grad, grad, 1.0 - options.beta2);
+  auto denom = (exp_avg_sq / correction2).sqrt_().add_(options.eps);
+  value.addcdiv_(exp_avg, denom, -lr / correction1);
+}
+
 void AdamW::step(double lr) {
   at::NoGradGuard no_grad;
   ++step_;
-  const double correction1 = 1.0 - std::pow(options_.beta1, static_cast<double>(step_));
-  const double correction2 = 1.0 - std::pow(options_.beta2, static_cast<double>(step_));
-  const double step_size = lr / correction1;
   for (size_t i = 0; i < parameters_.size(); ++i) {
     auto& value = parameters_[i].value;
     auto grad = value.grad();
     if (!grad.defined()) continue;
     if (options_.weight_decay > 0 && value.dim() >= 2) value.mul_(1.0 - lr * options_.weight_decay);
-    exp_avg_[i].mul_(options_.beta1).add_(grad, 1.0 - options_.beta1);
-    exp_avg_sq_[i].mul_(options_.beta2).addcmul_(grad, grad, 1.0 - options_.beta2);
-    auto denom = (exp_avg_sq_[i] / correction2).sqrt_().add_(options_.eps);
-    value.addcdiv_(exp_avg_[i], denom, -step_size);
+    adam_update_(value, grad, exp_avg_[i], exp_avg_sq_[i], lr, step_, options_);
   }
 }
 

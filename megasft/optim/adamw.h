@@ -32,6 +32,11 @@ class AdamW {
   int64_t step_ = 0;
 };
 
+// The Adam moment update and step on one tensor (bias-corrected; decoupled decay applied by the caller
+// before it). Shared by AdamW and the distributed optimizer so both are the same arithmetic.
+void adam_update_(at::Tensor& value, const at::Tensor& grad, at::Tensor& exp_avg, at::Tensor& exp_avg_sq,
+                  double lr, int64_t step, const AdamWOptions& options);
+
 // L2 norm of all gradients of the model, each element counted once: TP-sharded parameters contribute
 // from every TP rank (all-reduced), replicated ones from this rank only. Scales the gradients in place
 // when the norm exceeds max_norm (> 0). Returns the norm before clipping.

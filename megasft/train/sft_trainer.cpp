@@ -15,7 +15,7 @@
 #include "megasft/data/batch_sampler.h"
 #include "megasft/model/llama_model.h"
 #include "megasft/objectives/fused_head_loss.h"
-#include "megasft/optim/adamw.h"
+#include "megasft/optim/distributed_optimizer.h"
 #include "megasft/optim/lr_schedule.h"
 #include "megasft/train/metrics_logger.h"
 #include "megasft/train/tau_resolution.h"
@@ -82,8 +82,11 @@ TrainSummary run_sft(const TrainOptions& options, const std::shared_ptr<parallel
 
   data::BatchSampler sampler(dataset, options.seq_length, options.micro_batch_size,
                              static_cast<uint64_t>(options.seed), /*pad_id=*/0, state->dp_rank(), dp_size);
-  optim::AdamW optimizer(model.parameters(), {options.adam_beta1, options.adam_beta2, options.adam_eps,
-                                              options.weight_decay});
+  optim::DistributedOptimizerOptions optimizer_options;
+  optimizer_options.adam = {options.adam_beta1, options.adam_beta2, options.adam_eps, options.weight_decay};
+  optimizer_options.shard_over_data_parallel = options.use_distributed_optimizer;
+  optimizer_options.bucket_mb = options.grad_bucket_mb;
+  optim::DistributedOptimizer optimizer(model.parameters(), *state, optimizer_options);
   optim::WarmupCosineSchedule schedule{
       options.lr, options.min_lr,
       static_cast<int64_t>(std::round(options.warmup_fraction * options.max_steps)), options.max_steps};
@@ -124,17 +127,14 @@ TrainSummary run_sft(const TrainOptions& options, const std::shared_ptr<parallel
         NvtxRange backward_range("backward");
         head.loss.backward();
       }
+      optimizer.accumulate_gradients();
       stats += head.sums;
     }
 
     {
       NvtxRange optimizer_range("optimizer");
-      if (dp->size() > 1)
-        for (const auto& p : model.parameters()) dp->all_reduce(p.value.mutable_grad(), parallel::ReduceOp::kSum);
-      const double grad_norm = optim::clip_grad_norm(model.parameters(), options.clip_grad, tp);
       const double lr = schedule.lr_at(step);
-      optimizer.step(lr);
-      optimizer.zero_grad();
+      const double grad_norm = optimizer.step(lr, options.clip_grad);
       dp->all_reduce(stats, parallel::ReduceOp::kSum);
 
       const double n = stats[objectives::kSumCount].item<double>();

@@ -48,7 +48,10 @@ po::options_description describe(TrainOptions& o, const objectives::ObjectivePro
       ("adam-beta1", po::value(&o.adam_beta1)->default_value(o.adam_beta1), "AdamW beta1")
       ("adam-beta2", po::value(&o.adam_beta2)->default_value(o.adam_beta2), "AdamW beta2")
       ("adam-eps", po::value(&o.adam_eps)->default_value(o.adam_eps), "AdamW epsilon")
-      ("clip-grad", po::value(&o.clip_grad)->default_value(o.clip_grad), "global gradient-norm clip (0: off)");
+      ("clip-grad", po::value(&o.clip_grad)->default_value(o.clip_grad), "global gradient-norm clip (0: off)")
+      ("use-distributed-optimizer", po::value(&o.use_distributed_optimizer)->default_value(o.use_distributed_optimizer),
+       "shard fp32 master weights and Adam moments over data parallelism (ZeRO-1)")
+      ("grad-bucket-mb", po::value(&o.grad_bucket_mb)->default_value(o.grad_bucket_mb), "gradient-reduction bucket size (MiB)");
 
   po::options_description calibration("Tau calibration (SED-SFT)");
   calibration.add_options()
@@ -119,6 +122,7 @@ TrainOptions TrainOptions::parse(const std::vector<std::string>& args, Purpose p
   else
     MEGASFT_CHECK(!o.calibration_data.empty(), "--data is required (held-out HDF5 token dataset)");
   check_positive(o.loss_chunk_tokens, "loss-chunk-tokens");
+  check_positive(o.grad_bucket_mb, "grad-bucket-mb");
   MEGASFT_CHECK(o.tp >= 1, "--tp must be at least 1, got ", o.tp);
   check_positive(o.max_steps, "max-steps");
   check_positive(o.micro_batch_size, "micro-batch-size");
@@ -160,7 +164,8 @@ std::string TrainOptions::to_json() const {
   j["global_batch_size"] = global_batch_size;
   j["optimizer"] = {{"lr", lr}, {"min_lr", min_lr}, {"warmup_fraction", warmup_fraction},
                     {"weight_decay", weight_decay}, {"beta1", adam_beta1}, {"beta2", adam_beta2},
-                    {"eps", adam_eps}, {"clip_grad", clip_grad}};
+                    {"eps", adam_eps}, {"clip_grad", clip_grad},
+                    {"distributed", use_distributed_optimizer}, {"grad_bucket_mb", grad_bucket_mb}};
   j["objective"] = {{"name", objectives::objective_kind_name(objective.kind)}, {"top_k", objective.top_k},
                     {"sed_lambda", objective.sed_lambda}, {"sed_ratio", objective.sed_ratio},
                     {"gem_beta", objective.gem_beta}, {"gem_h", objectives::gem_h_name(objective.gem_h)}};

@@ -36,6 +36,8 @@ struct TrainOptions {
   double adam_beta2 = 0.95;
   double adam_eps = 1e-8;
   double clip_grad = 1.0;
+  bool use_distributed_optimizer = true;  // ZeRO-1: master weights and moments sharded over DP
+  double grad_bucket_mb = 32;             // gradient-reduction bucket size
 
   int64_t loss_chunk_tokens = 1024;  // tokens per chunk of the fused LM head + objective
   int64_t log_interval = 10;  // progress line every N steps (metrics.jsonl gets every step)

@@ -1,0 +1,129 @@
+// The distributed optimizer's step. Without sharding (or with one DP rank) every rank owns every
+// element and the reduction is an all-reduce; the arithmetic of the update is identical either way.
+#include "megasft/optim/distributed_optimizer.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/check.h"
+#include "kernels/nvtx_range.h"
+
+namespace megasft::optim {
+
+DistributedOptimizer::DistributedOptimizer(parallel::ParameterList parameters,
+                                           const parallel::ParallelState& state,
+                                           DistributedOptimizerOptions options)
+    : parameters_(std::move(parameters)),
+      options_(options),
+      tp_(state.tensor()),
+      pp_(state.pipeline()),
+      dp_(state.data()),
+      tp_rank_(state.tp_rank()) {
+  const bool shard = options_.shard_over_data_parallel && state.data()->size() > 1;
+  dp_size_ = shard ? state.data()->size() : 1;
+  dp_rank_ = shard ? state.dp_rank() : 0;
+
+  // Parameters are laid out in order; a bucket closes once it holds bucket_mb, padded to DP shards.
+  const auto bucket_elements = std::max<int64_t>(1, static_cast<int64_t>(options_.bucket_mb * (1 << 20) / 4));
+  int64_t cursor = 0;
+  Bucket open;
+  for (const auto& p : parameters_) {
+    offsets_.push_back(cursor);
+    cursor += p.value.numel();
+    if (cursor - open.start >= bucket_elements || &p == &parameters_.back()) {
+      open.end = open.start + (cursor - open.start + dp_size_ - 1) / dp_size_ * dp_size_;
+      cursor = open.end;
+      buckets_.push_back(open);
+      open = Bucket{cursor, cursor, 0};
+    }
+  }
+  total_ = cursor;
+  for (auto& b : buckets_) {
+    b.owned_offset = owned_;
+    owned_ += shard_size(b);
+  }
+
+  main_grad_ = at::zeros({total_}, at::kFloat);
+  auto flat = at::zeros({total_}, at::kFloat);
+  for (size_t i = 0; i < parameters_.size(); ++i)
+    flat.narrow(0, offsets_[i], parameters_[i].value.numel()).copy_(parameters_[i].value.detach().reshape({-1}));
+  master_ = at::empty({owned_}, at::kFloat);
+  for (const auto& b : buckets_)
+    master_.narrow(0, b.owned_offset, shard_size(b)).copy_(flat.narrow(0, owned_start(b), shard_size(b)));
+  exp_avg_ = at::zeros_like(master_);
+  exp_avg_sq_ = at::zeros_like(master_);
+  decay_mask_ = owned_mask([](const parallel::Parameter& p) { return p.value.dim() >= 2; });
+  // Replicated parameters have the same gradient on every TP rank: count them on TP rank 0 only.
+  norm_mask_ = owned_mask([&](const parallel::Parameter& p) { return p.is_tensor_parallel() || tp_rank_ == 0; });
+}
+
+template <typename Predicate>
+at::Tensor DistributedOptimizer::owned_mask(Predicate include) const {
+  auto mask = at::zeros({owned_}, at::kFloat);
+  for (const auto& b : buckets_) {
+    const int64_t lo = owned_start(b), hi = lo + shard_size(b);
+    for (size_t i = 0; i < parameters_.size(); ++i) {
+      const int64_t p_lo = std::max(lo, offsets_[i]), p_hi = std::min(hi, offsets_[i] + parameters_[i].value.numel());
+      if (p_lo < p_hi && include(parameters_[i])) mask.narrow(0, b.owned_offset + p_lo - lo, p_hi - p_lo).fill_(1.0f);
+    }
+  }
+  return mask;
+}
+
+void DistributedOptimizer::accumulate_gradients() {
+  at::NoGradGuard no_grad;
+  for (size_t i = 0; i < parameters_.size(); ++i) {
+    auto& value = parameters_[i].value;
+    if (!value.grad().defined()) continue;
+    main_grad_.narrow(0, offsets_[i], value.numel()).add_(value.grad().reshape({-1}).to(at::kFloat));
+    value.mutable_grad() = at::Tensor();
+  }
+}
+
+void DistributedOptimizer::write_parameters(const at::Tensor& flat_values, int64_t start, int64_t end) {
+  for (size_t i = 0; i < parameters_.size(); ++i) {
+    const int64_t lo = std::max(start, offsets_[i]), hi = std::min(end, offsets_[i] + parameters_[i].value.numel());
+    if (lo >= hi) continue;
+    auto target = parameters_[i].value.detach().view({-1}).narrow(0, lo - offsets_[i], hi - lo);
+    target.copy_(flat_values.narrow(0, lo - start, hi - lo));
+  }
+}
+
+double DistributedOptimizer::step(double lr, double max_norm) {
+  NvtxRange range("optimizer_step");
+  at::NoGradGuard no_grad;
+  ++step_;
+  // 1. Reduce gradients over DP, bucket by bucket, to the owners of each shard.
+  auto grad = at::empty({owned_}, at::kFloat);
+  for (const auto& b : buckets_) {
+    NvtxRange bucket_range("grad_reduce_bucket");
+    auto bucket = main_grad_.narrow(0, b.start, b.end - b.start);
+    if (dp_size_ > 1) {
+      grad.narrow(0, b.owned_offset, shard_size(b)).copy_(dp_->reduce_scatter(bucket));
+    } else {
+      if (dp_->size() > 1) dp_->all_reduce(bucket, parallel::ReduceOp::kSum);
+      grad.narrow(0, b.owned_offset, shard_size(b)).copy_(bucket);
+    }
+  }
+  main_grad_.zero_();
+
+  // 2. Global norm over every rank's distinct elements, in double so it does not depend on the layout.
+  auto squares = (grad.to(at::kDouble).pow(2) * norm_mask_.to(at::kDouble)).sum().reshape({1});
+  if (dp_size_ > 1) dp_->all_reduce(squares, parallel::ReduceOp::kSum);
+  tp_->all_reduce(squares, parallel::ReduceOp::kSum);
+  pp_->all_reduce(squares, parallel::ReduceOp::kSum);
+  const double norm = std::sqrt(squares.item<double>());
+  if (max_norm > 0 && norm > max_norm) grad.mul_(max_norm / (norm + 1e-6));
+
+  // 3. AdamW on the owned fp32 master weights, then every rank gets the new values.
+  if (options_.adam.weight_decay > 0) master_.sub_(master_ * decay_mask_ * (lr * options_.adam.weight_decay));
+  adam_update_(master_, grad, exp_avg_, exp_avg_sq_, lr, step_, options_.adam);
+  for (const auto& b : buckets_) {
+    auto shard = master_.narrow(0, b.owned_offset, shard_size(b));
+    auto values = dp_size_ > 1 ? dp_->all_gather(shard).reshape({-1}) : shard;
+    write_parameters(values, b.start, b.end);
+  }
+  return norm;
+}
+
+}  // namespace megasft::optim
