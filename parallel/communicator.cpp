@@ -40,6 +40,12 @@ class SingleRankCommunicator final : public Communicator {
   at::Tensor reduce_scatter(const at::Tensor& input) override { return input.clone(); }
   void broadcast(at::Tensor&, int) override {}
   void barrier() override {}
+  std::unique_ptr<PendingSend> isend(const at::Tensor&, int dst, int) override {
+    MEGASFT_FAIL("send to rank ", dst, " in a group of one rank (", describe(), ")");
+  }
+  void recv(at::Tensor&, int src, int) override {
+    MEGASFT_FAIL("recv from rank ", src, " in a group of one rank (", describe(), ")");
+  }
 };
 
 class GlooCommunicator final : public Communicator {
@@ -104,6 +110,23 @@ class GlooCommunicator final : public Communicator {
     run("barrier", [&] { return group_->barrier(options); });
   }
 
+  std::unique_ptr<PendingSend> isend(const at::Tensor& tensor, int dst, int tag) override {
+    check_peer(dst, "send");
+    std::vector<at::Tensor> tensors{tensor.contiguous()};
+    try {
+      return std::make_unique<GlooPendingSend>(group_->send(tensors, dst, tag), this, dst);
+    } catch (const std::exception& e) {
+      MEGASFT_FAIL("send to rank ", dst, " failed on ", describe(), ": ", first_line(e.what()));
+    }
+  }
+
+  void recv(at::Tensor& tensor, int src, int tag) override {
+    check_peer(src, "recv");
+    MEGASFT_CHECK(tensor.is_contiguous(), "recv needs a contiguous buffer");
+    std::vector<at::Tensor> tensors{tensor};
+    run("recv", [&] { return group_->recv(tensors, src, tag); });
+  }
+
  private:
   static at::Tensor contiguous_in_place(at::Tensor& t) { return t.is_contiguous() ? t : t.contiguous(); }
 
@@ -120,6 +143,35 @@ class GlooCommunicator final : public Communicator {
       return c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1");
     return c10d::ProcessGroupGloo::createDefaultDevice();
   }
+
+  void check_peer(int peer, const char* op) const {
+    MEGASFT_CHECK(peer >= 0 && peer < size() && peer != rank(), op, " peer ", peer, " is not another rank of ",
+                  describe());
+  }
+
+  class GlooPendingSend final : public PendingSend {
+   public:
+    GlooPendingSend(c10::intrusive_ptr<c10d::Work> work, const GlooCommunicator* owner, int dst)
+        : work_(std::move(work)), owner_(owner), dst_(dst) {}
+    ~GlooPendingSend() override {
+      if (work_) try { wait(); } catch (...) {}  // never leave a buffer in flight
+    }
+    void wait() override {
+      if (!work_) return;
+      auto work = std::move(work_);
+      try {
+        work->wait(owner_->timeout_);
+      } catch (const std::exception& e) {
+        MEGASFT_FAIL("send to rank ", dst_, " failed on ", owner_->describe(), " (timeout ",
+                     owner_->timeout_.count() / 1000.0, " s): ", first_line(e.what()));
+      }
+    }
+
+   private:
+    c10::intrusive_ptr<c10d::Work> work_;
+    const GlooCommunicator* owner_;
+    int dst_;
+  };
 
   template <typename Launch>
   void run(const char* op, Launch&& launch) {

@@ -18,6 +18,13 @@ namespace megasft::parallel {
 
 enum class ReduceOp { kSum, kMax };
 
+// A send in flight. wait() returns once the data has left; the tensor is kept alive until then.
+class PendingSend {
+ public:
+  virtual ~PendingSend() = default;
+  virtual void wait() = 0;
+};
+
 // A group of ranks. Held by c10::intrusive_ptr so autograd nodes can keep it in their saved data.
 class Communicator : public torch::CustomClassHolder {
  public:
@@ -36,6 +43,10 @@ class Communicator : public torch::CustomClassHolder {
   virtual at::Tensor reduce_scatter(const at::Tensor& input) = 0;
   virtual void broadcast(at::Tensor& tensor, int group_root) = 0;      // in place
   virtual void barrier() = 0;
+  // Point-to-point between group ranks. isend returns at once (pipelines must not block on a send
+  // while the peer waits to send to them); recv blocks until `tensor` (pre-sized) is filled.
+  virtual std::unique_ptr<PendingSend> isend(const at::Tensor& tensor, int dst, int tag) = 0;
+  virtual void recv(at::Tensor& tensor, int src, int tag) = 0;
 
   // Capsule form for autograd contexts (ctx->saved_data).
   at::IValue to_ivalue();

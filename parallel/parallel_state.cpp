@@ -72,13 +72,13 @@ std::shared_ptr<ParallelState> ParallelState::single_process() {
   state->tensor_ = make_single_rank_communicator("tp", 0);
   state->data_ = make_single_rank_communicator("dp", 0);
   state->pipeline_ = make_single_rank_communicator("pp", 0);
+  state->embedding_ = make_single_rank_communicator("embedding", 0);
   return state;
 }
 
 std::shared_ptr<ParallelState> ParallelState::initialize(const DistributedEnv& env, int tp, int pp,
                                                          std::chrono::milliseconds timeout) {
   auto layout = ParallelLayout::for_world(env.world_size, tp, pp);
-  MEGASFT_CHECK(pp == 1, "pipeline parallelism (--pp ", pp, ") is not available yet");
   if (env.world_size == 1) {
     auto state = single_process();
     state->layout_ = layout;
@@ -120,6 +120,13 @@ std::shared_ptr<ParallelState> ParallelState::initialize(const DistributedEnv& e
   state->tensor_ = make_gloo_communicator(group_name("tp", tp_ranks), store, tp_rank, tp_ranks, timeout);
   state->data_ = make_gloo_communicator(group_name("dp", dp_ranks), store, dp_rank, dp_ranks, timeout);
   state->pipeline_ = make_gloo_communicator(group_name("pp", pp_ranks), store, pp_rank, pp_ranks, timeout);
+  if (pp > 1 && (pp_rank == 0 || pp_rank == pp - 1)) {
+    std::vector<int> ends = {pp_ranks.front(), pp_ranks.back()};
+    state->embedding_ = make_gloo_communicator(group_name("embedding", ends), store, pp_rank == 0 ? 0 : 1,
+                                               ends, timeout);
+  } else {
+    state->embedding_ = make_single_rank_communicator("embedding", env.rank);
+  }
   return state;
 }
 

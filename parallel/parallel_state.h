@@ -52,12 +52,17 @@ class ParallelState {
   const CommunicatorPtr& tensor() const { return tensor_; }
   const CommunicatorPtr& data() const { return data_; }
   const CommunicatorPtr& pipeline() const { return pipeline_; }
+  // First and last pipeline stage of this (tp, dp) position: where tied embeddings live twice.
+  // On middle stages (and with one stage) a group of one rank.
+  const CommunicatorPtr& embedding() const { return embedding_; }
+  bool is_first_stage() const { return pp_rank() == 0; }
+  bool is_last_stage() const { return pp_rank() == layout_.pp - 1; }
 
  private:
   ParallelLayout layout_;
   int global_rank_ = 0;
   c10::intrusive_ptr<c10d::Store> store_;
-  CommunicatorPtr world_, tensor_, data_, pipeline_;
+  CommunicatorPtr world_, tensor_, data_, pipeline_, embedding_;
 };
 
 }  // namespace megasft::parallel

@@ -14,6 +14,11 @@ struct Parameter {
   at::Tensor value;               // this rank's shard; requires_grad
   int partition_dim = -1;         // dimension split over TP; -1 = replicated on every TP rank
   std::vector<int64_t> full_shape;
+  // Tied embeddings under pipeline parallelism: the first and the last stage each hold a copy. Both
+  // copies' gradients are summed over the embedding group; the last stage's is the duplicate that
+  // gradient norms and checkpoints skip.
+  bool tied_across_stages = false;
+  bool is_duplicate = false;
 
   bool is_tensor_parallel() const { return partition_dim >= 0; }
 };

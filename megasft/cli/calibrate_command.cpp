@@ -32,14 +32,17 @@ int calibrate_command(const Args& args) {
   }
   auto env = parallel::DistributedEnv::from_environment();
   const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(options.dist_timeout_s * 1000));
-  auto state = parallel::ParallelState::initialize(env, options.tp, /*pp=*/1, timeout);
+  auto state = parallel::ParallelState::initialize(env, options.tp, options.pp, timeout);
 
-  model::LlamaModel model(options.model, state->tensor());
+  model::LlamaModel model(options.model, state->tensor(),
+                          model::PipelineStage::split(options.model.num_layers, state->pp_rank(),
+                                                      state->layout().pp, options.pipeline_layers));
   model.initialize(static_cast<uint64_t>(options.seed));
   auto heldout = data::TokenDataset::open(options.calibration_data);
   auto calibration = objectives::calibrate_tau(
       model, heldout, options.calibration_samples, options.calibration_positions, options.objective.top_k,
-      options.objective.sed_ratio, options.seq_length, state->tensor(), options.loss_chunk_tokens);
+      options.objective.sed_ratio, options.seq_length, state->tensor(), options.loss_chunk_tokens,
+      state->pipeline());
   if (state->is_first_rank()) {
     objectives::write_tau_file(options.tau_file(), calibration);
     std::cout << "tau = " << calibration.tau << "\n"

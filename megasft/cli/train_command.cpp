@@ -18,7 +18,7 @@ int train_command(const Args& args) {
   }
   auto env = parallel::DistributedEnv::from_environment();
   const auto timeout = std::chrono::milliseconds(static_cast<int64_t>(options.dist_timeout_s * 1000));
-  auto state = parallel::ParallelState::initialize(env, options.tp, /*pp=*/1, timeout);
+  auto state = parallel::ParallelState::initialize(env, options.tp, options.pp, timeout);
   auto summary = train::run_sft(options, state);
   if (state->is_first_rank()) {
     std::cout << "\nmegasft train: done, " << summary.steps << " steps in " << summary.elapsed_s << " s\n"

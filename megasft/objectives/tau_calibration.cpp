@@ -11,6 +11,7 @@
 #include "kernels/check.h"
 #include "kernels/nvtx_range.h"
 #include "megasft/objectives/vocab_parallel_loss.h"
+#include "parallel/pipeline_schedule.h"
 
 namespace megasft::objectives {
 
@@ -25,7 +26,9 @@ double tau_from_topk_sums(std::vector<float> sums, double ratio) {
 TauCalibration calibrate_tau(const model::LlamaModel& model, const data::TokenDataset& heldout,
                              int64_t samples, const std::string& positions_mode, int top_k,
                              double ratio, int64_t seq_len, const parallel::CommunicatorPtr& tp,
-                             int64_t chunk_tokens) {
+                             int64_t chunk_tokens, const parallel::CommunicatorPtr& pipeline) {
+  const bool pipelined = pipeline && pipeline->size() > 1;
+  const bool last_stage = model.stage().is_last;
   NvtxRange range("calibrate_tau");
   MEGASFT_CHECK(positions_mode == "all" || positions_mode == "supervised",
                 "calibration positions '", positions_mode, "' must be all or supervised");
@@ -45,7 +48,16 @@ TauCalibration calibrate_tau(const model::LlamaModel& model, const data::TokenDa
     const int64_t n = std::min<int64_t>(static_cast<int64_t>(tokens.size()), seq_len);
     if (n == 0) continue;
     auto ids = at::tensor(std::vector<int64_t>(tokens.begin(), tokens.begin() + n), at::kLong).unsqueeze(0);
-    auto hidden = model.forward(ids).reshape({n, -1});
+    at::Tensor hidden;
+    if (pipelined) {
+      hidden = parallel::pipeline_inference_forward([&](const at::Tensor& x) { return model.forward(x); }, ids,
+                                                    {1, n, model.config().hidden_size},
+                                                    model.parameters().front().value.scalar_type(), pipeline);
+      if (!last_stage) continue;
+    } else {
+      hidden = model.forward(ids);
+    }
+    hidden = hidden.reshape({n, -1});
     // Chunked so the logits of a long sequence never exist whole.
     std::vector<at::Tensor> chunks;
     for (int64_t start = 0; start < n; start += chunk_tokens)
@@ -58,6 +70,17 @@ TauCalibration calibrate_tau(const model::LlamaModel& model, const data::TokenDa
       const bool supervised = t + 1 < static_cast<int64_t>(mask.size()) && mask[t + 1] == 1;
       if (positions_mode == "all" || supervised) sums.push_back(values[t]);
     }
+  }
+  if (pipelined) {  // the last stage computed tau; every stage gets it
+    auto shared = at::zeros({2}, at::kDouble);
+    if (last_stage) {
+      shared[0] = tau_from_topk_sums(sums, ratio);
+      shared[1] = static_cast<double>(sums.size());
+    }
+    pipeline->broadcast(shared, pipeline->size() - 1);
+    result.tau = shared[0].item<double>();
+    result.positions = static_cast<int64_t>(shared[1].item<double>());
+    return result;
   }
   result.positions = static_cast<int64_t>(sums.size());
   result.tau = tau_from_topk_sums(std::move(sums), ratio);

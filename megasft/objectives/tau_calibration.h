@@ -27,10 +27,12 @@ double tau_from_topk_sums(std::vector<float> sums, double ratio);
 // One forward per example over the first `samples` examples (truncated to seq_len), in eval mode
 // (no gradient). positions_mode "all": every position; "supervised": positions whose next token is
 // supervised. Every TP rank computes the same value.
+// Under pipeline parallelism (`pipeline` of more than one rank) the examples flow through the stages;
+// the last stage collects S_t and every stage receives the same result.
 TauCalibration calibrate_tau(const model::LlamaModel& model, const data::TokenDataset& heldout,
                              int64_t samples, const std::string& positions_mode, int top_k,
                              double ratio, int64_t seq_len, const parallel::CommunicatorPtr& tp,
-                             int64_t chunk_tokens = 1024);
+                             int64_t chunk_tokens = 1024, const parallel::CommunicatorPtr& pipeline = {});
 
 // The calibration as a JSON file (`megasft calibrate` writes it, `megasft train` reads it). Reading
 // a malformed file is an error naming the file and the field.

@@ -18,6 +18,7 @@ DistributedOptimizer::DistributedOptimizer(parallel::ParameterList parameters,
       tp_(state.tensor()),
       pp_(state.pipeline()),
       dp_(state.data()),
+      embedding_(state.embedding()),
       tp_rank_(state.tp_rank()) {
   const bool shard = options_.shard_over_data_parallel && state.data()->size() > 1;
   dp_size_ = shard ? state.data()->size() : 1;
@@ -53,8 +54,11 @@ DistributedOptimizer::DistributedOptimizer(parallel::ParameterList parameters,
   exp_avg_ = at::zeros_like(master_);
   exp_avg_sq_ = at::zeros_like(master_);
   decay_mask_ = owned_mask([](const parallel::Parameter& p) { return p.value.dim() >= 2; });
-  // Replicated parameters have the same gradient on every TP rank: count them on TP rank 0 only.
-  norm_mask_ = owned_mask([&](const parallel::Parameter& p) { return p.is_tensor_parallel() || tp_rank_ == 0; });
+  // Replicated parameters have the same gradient on every TP rank: count them on TP rank 0 only; the
+  // last stage's copy of a tied embedding is counted on the first stage.
+  norm_mask_ = owned_mask([&](const parallel::Parameter& p) {
+    return (p.is_tensor_parallel() || tp_rank_ == 0) && !p.is_duplicate;
+  });
 }
 
 template <typename Predicate>
@@ -93,6 +97,13 @@ double DistributedOptimizer::step(double lr, double max_norm) {
   NvtxRange range("optimizer_step");
   at::NoGradGuard no_grad;
   ++step_;
+  // 0. Tied embeddings: both pipeline copies take the sum of their gradients, so they stay equal.
+  for (size_t i = 0; i < parameters_.size(); ++i) {
+    if (!parameters_[i].tied_across_stages) continue;
+    auto slice = main_grad_.narrow(0, offsets_[i], parameters_[i].value.numel());
+    embedding_->all_reduce(slice, parallel::ReduceOp::kSum);
+  }
+
   // 1. Reduce gradients over DP, bucket by bucket, to the owners of each shard.
   auto grad = at::empty({owned_}, at::kFloat);
   for (const auto& b : buckets_) {

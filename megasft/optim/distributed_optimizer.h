@@ -55,7 +55,7 @@ class DistributedOptimizer {
   std::vector<int64_t> offsets_;  // start of each parameter in the flat layout
   std::vector<Bucket> buckets_;
   DistributedOptimizerOptions options_;
-  parallel::CommunicatorPtr tp_, pp_, dp_;
+  parallel::CommunicatorPtr tp_, pp_, dp_, embedding_;
   int tp_rank_ = 0, dp_rank_ = 0, dp_size_ = 1;
   int64_t total_ = 0, owned_ = 0, step_ = 0;
 

@@ -20,6 +20,7 @@
 #include "megasft/train/metrics_logger.h"
 #include "megasft/train/tau_resolution.h"
 #include "parallel/mappings.h"
+#include "parallel/pipeline_schedule.h"
 
 namespace megasft::train {
 namespace {
@@ -58,13 +59,19 @@ TrainSummary run_sft(const TrainOptions& options, const std::shared_ptr<parallel
                 " x data-parallel size ", dp_size);
   const int64_t micro_batches = global_batch / (options.micro_batch_size * dp_size);
 
-  model::LlamaModel model(options.model, tp);
+  const auto stage = model::PipelineStage::split(options.model.num_layers, state->pp_rank(), state->layout().pp,
+                                                 options.pipeline_layers);
+  model::LlamaModel model(options.model, tp, stage);
   model.initialize(static_cast<uint64_t>(options.seed));
+  model.set_activation_recompute(options.recompute);
+  const at::ScalarType params_dtype = options.params_dtype == "bf16" ? at::kBFloat16 : at::kFloat;
+  if (params_dtype != at::kFloat)
+    for (const auto& p : model.parameters()) p.value.set_data(p.value.detach().to(params_dtype));
 
   nlohmann::json metadata;
   metadata["layout"] = state->layout().to_string();
   metadata["parameters"] = options.model.num_parameters();
-  objectives::ObjectiveOptions objective = resolve_tau(options, model, leader, metadata["tau"]);
+  objectives::ObjectiveOptions objective = resolve_tau(options, model, state->pipeline(), leader, metadata["tau"]);
   objective.validate();
 
   const std::filesystem::path run_dir(options.run_dir);
@@ -72,7 +79,8 @@ TrainSummary run_sft(const TrainOptions& options, const std::shared_ptr<parallel
     std::filesystem::create_directories(run_dir);
     write_text(run_dir / "options.json", options.to_json());
     write_text(run_dir / "metadata.json", metadata.dump(2));
-    std::cout << "megasft: " << state->layout().to_string() << ", " << options.model.num_parameters()
+    std::cout << "megasft: " << state->layout().to_string() << " (stage 0: " << stage.to_string() << "), "
+              << options.model.num_parameters()
               << " parameters, " << dataset.num_samples() << " samples, global batch " << global_batch
               << " x " << options.seq_length << " tokens (" << micro_batches
               << " micro-batch(es) per rank), objective " << objective_kind_name(objective.kind)
@@ -111,31 +119,33 @@ TrainSummary run_sft(const TrainOptions& options, const std::shared_ptr<parallel
     MEGASFT_CHECK(global_tokens > 0, "step ", step, ": the global batch has no supervised token");
 
     auto stats = at::zeros({objectives::kNumObjectiveSums}, at::kDouble);
-    for (const auto& batch : batches) {
-      NvtxRange micro_range("micro_batch");
-      auto input_ids = to_tensor(batch.input_ids, batch.batch_size, batch.seq_len);
+    parallel::PipelineStep pipeline_step;
+    pipeline_step.micro_batches = micro_batches;
+    pipeline_step.activation_shape = {options.micro_batch_size, options.seq_length, options.model.hidden_size};
+    pipeline_step.activation_dtype = params_dtype;
+    pipeline_step.after_backward = [&] { optimizer.accumulate_gradients(); };
+    pipeline_step.forward = [&](int64_t index, const at::Tensor& input) -> at::Tensor {
+      NvtxRange micro_range("micro_batch_forward");
+      const auto& batch = batches[index];
+      auto hidden = model.forward(stage.is_first ? to_tensor(batch.input_ids, batch.batch_size, batch.seq_len) : input);
+      if (!stage.is_last) return hidden;
+      NvtxRange objective_range("objective");
       auto labels = to_tensor(batch.labels, batch.batch_size, batch.seq_len).flatten();
-      auto hidden = model.forward(input_ids);
       auto hidden_tp = parallel::copy_to_tensor_parallel_region(hidden.reshape({-1, hidden.size(-1)}), tp);
-      auto head = [&] {
-        NvtxRange objective_range("objective");
-        return objectives::fused_vocab_parallel_head_loss(hidden_tp, model.lm_head_weight(), labels,
-                                                          1.0 / global_tokens, model.vocab_shard(), tp,
-                                                          objective, options.loss_chunk_tokens);
-      }();
-      {
-        NvtxRange backward_range("backward");
-        head.loss.backward();
-      }
-      optimizer.accumulate_gradients();
+      auto head = objectives::fused_vocab_parallel_head_loss(hidden_tp, model.lm_head_weight(), labels,
+                                                             1.0 / global_tokens, model.vocab_shard(), tp,
+                                                             objective, options.loss_chunk_tokens);
       stats += head.sums;
-    }
+      return head.loss;
+    };
+    parallel::run_one_f_one_b(pipeline_step, state->pipeline());
 
     {
       NvtxRange optimizer_range("optimizer");
       const double lr = schedule.lr_at(step);
       const double grad_norm = optimizer.step(lr, options.clip_grad);
       dp->all_reduce(stats, parallel::ReduceOp::kSum);
+      state->pipeline()->all_reduce(stats, parallel::ReduceOp::kSum);  // only the last stage has them
 
       const double n = stats[objectives::kSumCount].item<double>();
       tokens_seen += global_batch * options.seq_length;

@@ -19,7 +19,8 @@ nlohmann::json describe(const objectives::TauCalibration& c, const std::string& 
 }  // namespace
 
 objectives::ObjectiveOptions resolve_tau(const TrainOptions& options, const model::LlamaModel& model,
-                                         bool leader, nlohmann::json& record) {
+                                         const parallel::CommunicatorPtr& pipeline, bool leader,
+                                         nlohmann::json& record) {
   objectives::ObjectiveOptions objective = options.objective;
   if (!objective.uses_tau()) return objective;
   if (std::isfinite(objective.tau)) {
@@ -51,7 +52,7 @@ objectives::ObjectiveOptions resolve_tau(const TrainOptions& options, const mode
     calibration = objectives::calibrate_tau(model, heldout, options.calibration_samples,
                                             options.calibration_positions, objective.top_k,
                                             objective.sed_ratio, options.seq_length, model.tensor_group(),
-                                            options.loss_chunk_tokens);
+                                            options.loss_chunk_tokens, pipeline);
     source = "calibrated before training";
   }
   objective.tau = calibration.tau;

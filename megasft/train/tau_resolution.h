@@ -12,6 +12,7 @@ namespace megasft::train {
 // Returns the objective options with tau set (when the objective uses one) and describes where it came
 // from in `record` (for metadata.json); the first rank prints it.
 objectives::ObjectiveOptions resolve_tau(const TrainOptions& options, const model::LlamaModel& model,
-                                         bool leader, nlohmann::json& record);
+                                         const parallel::CommunicatorPtr& pipeline, bool leader,
+                                         nlohmann::json& record);
 
 }  // namespace megasft::train

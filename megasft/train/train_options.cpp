@@ -25,6 +25,11 @@ po::options_description describe(TrainOptions& o, const objectives::ObjectivePro
       ("run-dir", po::value(&o.run_dir)->default_value(o.run_dir), "where metrics and metadata go")
       ("train-data", po::value(&o.train_data), "HDF5 token dataset to train on")
       ("tp", po::value(&o.tp)->default_value(o.tp), "tensor-parallel size")
+      ("pp", po::value(&o.pp)->default_value(o.pp), "pipeline-parallel size (data parallelism takes the rest)")
+      ("pipeline-layers", po::value<std::string>(), "decoder layers per pipeline stage, e.g. 3,5 (default: even)")
+      ("recompute", po::value(&o.recompute)->default_value(o.recompute), "recompute layer activations in backward")
+      ("params-dtype", po::value(&o.params_dtype)->default_value(o.params_dtype),
+       "fp32 | bf16 parameters and activations (fp32 master weights and gradient accumulation)")
       ("seed", po::value(&o.seed)->default_value(o.seed), "seed of initialisation and data order")
       ("max-steps", po::value(&o.max_steps)->default_value(o.max_steps), "optimizer steps")
       ("seq-length", po::value(&o.seq_length)->default_value(o.seq_length), "tokens per sequence")
@@ -117,6 +122,22 @@ TrainOptions TrainOptions::parse(const std::vector<std::string>& args, Purpose p
   if (help) return o;
 
   objective.finish(vm);
+  if (vm.count("pipeline-layers")) {
+    const std::string list = vm["pipeline-layers"].as<std::string>();
+    std::stringstream in(list);
+    for (std::string item; std::getline(in, item, ',');) {
+      try {
+        size_t used = 0;
+        o.pipeline_layers.push_back(std::stoll(item, &used));
+        MEGASFT_CHECK(used == item.size(), "");
+      } catch (const std::exception&) {
+        MEGASFT_FAIL("--pipeline-layers '", list, "': '", item, "' is not a layer count");
+      }
+    }
+  }
+  MEGASFT_CHECK(o.pp >= 1, "--pp must be at least 1, got ", o.pp);
+  MEGASFT_CHECK(o.params_dtype == "fp32" || o.params_dtype == "bf16", "--params-dtype '", o.params_dtype,
+                "' must be fp32 or bf16");
   if (purpose == Purpose::kTrain)
     MEGASFT_CHECK(!o.train_data.empty(), "--train-data is required (an HDF5 token dataset)");
   else
@@ -157,6 +178,10 @@ std::string TrainOptions::to_json() const {
   j["run_dir"] = run_dir;
   j["train_data"] = train_data;
   j["tp"] = tp;
+  j["pp"] = pp;
+  j["pipeline_layers"] = pipeline_layers;
+  j["recompute"] = recompute;
+  j["params_dtype"] = params_dtype;
   j["seed"] = seed;
   j["max_steps"] = max_steps;
   j["seq_length"] = seq_length;

@@ -22,6 +22,10 @@ struct TrainOptions {
   std::string calibration_positions = "all";  // all | supervised
 
   int tp = 1;
+  int pp = 1;
+  std::vector<int64_t> pipeline_layers;  // layers per stage; empty = an even split
+  bool recompute = false;                // recompute each layer's activations in backward
+  std::string params_dtype = "fp32";     // fp32 | bf16 (fp32 master weights and gradient accumulation)
   int64_t seed = 42;
   int64_t max_steps = 100;
   int64_t seq_length = 256;
