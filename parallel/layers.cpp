@@ -42,8 +42,8 @@ at::Tensor tensor_parallel_slice(const at::Tensor& full, int64_t dim, int rank, 
 // --- VocabParallelEmbedding -------------------------------------------------------------------
 
 VocabParallelEmbedding::VocabParallelEmbedding(std::string name, int64_t padded_vocab, int64_t hidden,
-                                               CommunicatorPtr tp)
-    : tp_(std::move(tp)) {
+                                               CommunicatorPtr tp, bool sequence_parallel)
+    : tp_(std::move(tp)), sequence_parallel_(sequence_parallel) {
   rows_local_ = divide(padded_vocab, tp_->size(), name + ": padded vocabulary");
   vocab_start_ = rows_local_ * tp_->rank();
   weight_ = make_parameter(std::move(name), {rows_local_, hidden}, 0, {padded_vocab, hidden});
@@ -55,7 +55,8 @@ at::Tensor VocabParallelEmbedding::forward(const at::Tensor& ids) const {
   auto outside = (ids < vocab_start_).logical_or(ids >= vocab_start_ + rows_local_);
   auto local_ids = (ids - vocab_start_).masked_fill(outside, 0);
   auto partial = at::embedding(weight_.value, local_ids).masked_fill(outside.unsqueeze(-1), 0.0);
-  return reduce_from_tensor_parallel_region(partial, tp_);
+  return sequence_parallel_ ? reduce_scatter_to_sequence_parallel_region(partial, tp_)
+                            : reduce_from_tensor_parallel_region(partial, tp_);
 }
 
 void VocabParallelEmbedding::load_full(const at::Tensor& full_weight) {
@@ -70,8 +71,9 @@ void VocabParallelEmbedding::load_full(const at::Tensor& full_weight) {
 // --- ColumnParallelLinear ---------------------------------------------------------------------
 
 ColumnParallelLinear::ColumnParallelLinear(std::string name, int64_t in_features,
-                                           std::vector<int64_t> out_blocks, bool bias, CommunicatorPtr tp)
-    : tp_(std::move(tp)), out_blocks_(std::move(out_blocks)) {
+                                           std::vector<int64_t> out_blocks, bool bias, CommunicatorPtr tp,
+                                           bool sequence_parallel)
+    : tp_(std::move(tp)), sequence_parallel_(sequence_parallel), out_blocks_(std::move(out_blocks)) {
   int64_t out_total = 0, out_local = 0;
   for (int64_t block : out_blocks_) {
     out_total += block;
@@ -88,7 +90,8 @@ std::vector<int64_t> ColumnParallelLinear::local_block_sizes() const {
 }
 
 at::Tensor ColumnParallelLinear::forward(const at::Tensor& input) const {
-  auto x = copy_to_tensor_parallel_region(input, tp_);
+  auto x = sequence_parallel_ ? gather_from_sequence_parallel_region(input, tp_)
+                              : copy_to_tensor_parallel_region(input, tp_);
   return bias_.value.defined() ? at::linear(x, weight_.value, bias_.value) : at::linear(x, weight_.value);
 }
 
@@ -116,15 +119,20 @@ void ColumnParallelLinear::append_parameters(ParameterList& out) const {
 // --- RowParallelLinear ------------------------------------------------------------------------
 
 RowParallelLinear::RowParallelLinear(std::string name, int64_t in_features, int64_t out_features,
-                                     bool bias, CommunicatorPtr tp)
-    : tp_(std::move(tp)) {
+                                     bool bias, CommunicatorPtr tp, bool sequence_parallel)
+    : tp_(std::move(tp)), sequence_parallel_(sequence_parallel) {
   const int64_t in_local = divide(in_features, tp_->size(), name + ": input features");
   weight_ = make_parameter(name + ".weight", {out_features, in_local}, 1, {out_features, in_features});
-  if (bias) bias_ = make_parameter(name + ".bias", {out_features}, -1, {out_features});
+  if (bias) {
+    bias_ = make_parameter(name + ".bias", {out_features}, -1, {out_features});
+    bias_.sequence_parallel = sequence_parallel && tp_->size() > 1;
+  }
 }
 
 at::Tensor RowParallelLinear::forward(const at::Tensor& input_parallel) const {
-  auto y = reduce_from_tensor_parallel_region(at::linear(input_parallel, weight_.value), tp_);
+  auto partial = at::linear(input_parallel, weight_.value);
+  auto y = sequence_parallel_ ? reduce_scatter_to_sequence_parallel_region(partial, tp_)
+                              : reduce_from_tensor_parallel_region(partial, tp_);
   return bias_.value.defined() ? y + bias_.value : y;
 }
 

@@ -15,8 +15,10 @@ namespace megasft::parallel {
 // Rows [vocab_start, vocab_start + rows_local) of a [padded_vocab, hidden] table live on this rank.
 class VocabParallelEmbedding {
  public:
-  VocabParallelEmbedding(std::string name, int64_t padded_vocab, int64_t hidden, CommunicatorPtr tp);
-  at::Tensor forward(const at::Tensor& ids) const;  // [*] int64 -> [*, hidden], replicated
+  VocabParallelEmbedding(std::string name, int64_t padded_vocab, int64_t hidden, CommunicatorPtr tp,
+                         bool sequence_parallel = false);
+  // [B, S] int64 -> [B, S, hidden] replicated, or [B, S/tp, hidden] with sequence parallelism
+  at::Tensor forward(const at::Tensor& ids) const;
   void load_full(const at::Tensor& full_weight);    // [vocab <= padded_vocab, hidden]; padding rows 0
   const at::Tensor& weight() const { return weight_.value; }  // [rows_local, hidden]
   const Parameter& parameter() const { return weight_; }
@@ -25,6 +27,7 @@ class VocabParallelEmbedding {
 
  private:
   CommunicatorPtr tp_;
+  bool sequence_parallel_ = false;
   int64_t vocab_start_ = 0;
   int64_t rows_local_ = 0;
   Parameter weight_;
@@ -34,8 +37,9 @@ class VocabParallelEmbedding {
 // gate|up) that are each split separately, so the local output is [block0_local | block1_local | ...].
 class ColumnParallelLinear {
  public:
+  // With sequence parallelism the input arrives split along the sequence and is all-gathered.
   ColumnParallelLinear(std::string name, int64_t in_features, std::vector<int64_t> out_blocks,
-                       bool bias, CommunicatorPtr tp);
+                       bool bias, CommunicatorPtr tp, bool sequence_parallel = false);
   at::Tensor forward(const at::Tensor& input) const;  // [*, in] replicated -> [*, out_local]
   void load_full(const std::vector<at::Tensor>& block_weights,
                  const std::vector<at::Tensor>& block_biases = {});
@@ -45,6 +49,7 @@ class ColumnParallelLinear {
 
  private:
   CommunicatorPtr tp_;
+  bool sequence_parallel_ = false;
   std::vector<int64_t> out_blocks_;
   Parameter weight_;  // [sum(out_blocks)/tp, in]
   Parameter bias_;    // [sum(out_blocks)/tp] or undefined
@@ -53,14 +58,16 @@ class ColumnParallelLinear {
 // Y = X W^T + b with W split by input columns; the partial products are summed over TP.
 class RowParallelLinear {
  public:
+  // With sequence parallelism the output is reduce-scattered along the sequence instead of all-reduced.
   RowParallelLinear(std::string name, int64_t in_features, int64_t out_features, bool bias,
-                    CommunicatorPtr tp);
+                    CommunicatorPtr tp, bool sequence_parallel = false);
   at::Tensor forward(const at::Tensor& input_parallel) const;  // [*, in_local] -> [*, out] replicated
   void load_full(const at::Tensor& full_weight, const at::Tensor& full_bias = {});
   void append_parameters(ParameterList& out) const;
 
  private:
   CommunicatorPtr tp_;
+  bool sequence_parallel_ = false;
   Parameter weight_;  // [out, in/tp]
   Parameter bias_;    // [out], replicated, added after the reduction
 };

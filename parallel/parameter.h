@@ -19,6 +19,9 @@ struct Parameter {
   // gradient norms and checkpoints skip.
   bool tied_across_stages = false;
   bool is_duplicate = false;
+  // Sequence parallelism: a replicated parameter applied to this rank's slice of the sequence has a
+  // partial gradient that is summed over the tensor-parallel group.
+  bool sequence_parallel = false;
 
   bool is_tensor_parallel() const { return partition_dim >= 0; }
 };

@@ -36,7 +36,8 @@ int calibrate_command(const Args& args) {
 
   model::LlamaModel model(options.model, state->tensor(),
                           model::PipelineStage::split(options.model.num_layers, state->pp_rank(),
-                                                      state->layout().pp, options.pipeline_layers));
+                                                      state->layout().pp, options.pipeline_layers),
+                          options.sequence_parallel);
   model.initialize(static_cast<uint64_t>(options.seed));
   auto heldout = data::TokenDataset::open(options.calibration_data);
   auto calibration = objectives::calibrate_tau(

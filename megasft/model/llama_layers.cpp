@@ -14,10 +14,11 @@ at::Tensor init_normal(at::Generator& gen, at::IntArrayRef shape, double std) {
 
 // --- RMSNorm ----------------------------------------------------------------------------------
 
-RMSNorm::RMSNorm(std::string name, int64_t hidden, double eps) : eps_(eps) {
+RMSNorm::RMSNorm(std::string name, int64_t hidden, double eps, bool sequence_parallel) : eps_(eps) {
   weight_.name = std::move(name);
   weight_.value = at::ones({hidden}, at::kFloat).requires_grad_(true);
   weight_.full_shape = {hidden};
+  weight_.sequence_parallel = sequence_parallel;
 }
 
 at::Tensor RMSNorm::forward(const at::Tensor& x) const {
@@ -46,19 +47,22 @@ at::Tensor RotaryEmbedding::apply(const at::Tensor& x) const {
 
 // --- Attention --------------------------------------------------------------------------------
 
-Attention::Attention(const std::string& prefix, const ModelConfig& c, const parallel::CommunicatorPtr& tp)
+Attention::Attention(const std::string& prefix, const ModelConfig& c, const parallel::CommunicatorPtr& tp,
+                     bool sequence_parallel)
     : heads_local_(c.num_attention_heads / tp->size()),
       kv_heads_local_(c.num_key_value_heads / tp->size()),
       head_dim_(c.head_dim()),
       qkv_proj_(prefix + ".qkv_proj", c.hidden_size,
                 {c.num_attention_heads * c.head_dim(), c.num_key_value_heads * c.head_dim(),
                  c.num_key_value_heads * c.head_dim()},
-                c.qkv_bias, tp),
-      o_proj_(prefix + ".o_proj", c.num_attention_heads * c.head_dim(), c.hidden_size, false, tp) {}
+                c.qkv_bias, tp, sequence_parallel),
+      o_proj_(prefix + ".o_proj", c.num_attention_heads * c.head_dim(), c.hidden_size, false, tp,
+              sequence_parallel) {}
 
 at::Tensor Attention::forward(const at::Tensor& x, const RotaryEmbedding& rope) const {
-  const int64_t batch = x.size(0), seq = x.size(1);
-  auto qkv = qkv_proj_.forward(x).split_with_sizes(qkv_proj_.local_block_sizes(), -1);
+  auto projected = qkv_proj_.forward(x);  // the whole sequence, also under sequence parallelism
+  const int64_t batch = projected.size(0), seq = projected.size(1);
+  auto qkv = projected.split_with_sizes(qkv_proj_.local_block_sizes(), -1);
   auto heads = [&](const at::Tensor& t, int64_t n) {  // [B,S,n*D] -> [B,n,S,D]
     return t.reshape({batch, seq, n, head_dim_}).transpose(1, 2);
   };
@@ -96,10 +100,11 @@ void Attention::append_parameters(parallel::ParameterList& out) const {
 
 // --- SwiGLUMLP --------------------------------------------------------------------------------
 
-SwiGLUMLP::SwiGLUMLP(const std::string& prefix, const ModelConfig& c, const parallel::CommunicatorPtr& tp)
+SwiGLUMLP::SwiGLUMLP(const std::string& prefix, const ModelConfig& c, const parallel::CommunicatorPtr& tp,
+                     bool sequence_parallel)
     : gate_up_proj_(prefix + ".gate_up_proj", c.hidden_size, {c.intermediate_size, c.intermediate_size},
-                    false, tp),
-      down_proj_(prefix + ".down_proj", c.intermediate_size, c.hidden_size, false, tp) {}
+                    false, tp, sequence_parallel),
+      down_proj_(prefix + ".down_proj", c.intermediate_size, c.hidden_size, false, tp, sequence_parallel) {}
 
 at::Tensor SwiGLUMLP::forward(const at::Tensor& x) const {
   auto gate_up = gate_up_proj_.forward(x).chunk(2, -1);
@@ -121,14 +126,15 @@ void SwiGLUMLP::append_parameters(parallel::ParameterList& out) const {
 
 // --- DecoderLayer -----------------------------------------------------------------------------
 
-DecoderLayer::DecoderLayer(int64_t index, const ModelConfig& c, const parallel::CommunicatorPtr& tp)
+DecoderLayer::DecoderLayer(int64_t index, const ModelConfig& c, const parallel::CommunicatorPtr& tp,
+                           bool sequence_parallel)
     : input_layernorm_("model.layers." + std::to_string(index) + ".input_layernorm.weight",
-                       c.hidden_size, c.rms_norm_eps),
-      self_attn_("model.layers." + std::to_string(index) + ".self_attn", c, tp),
+                       c.hidden_size, c.rms_norm_eps, sequence_parallel && tp->size() > 1),
+      self_attn_("model.layers." + std::to_string(index) + ".self_attn", c, tp, sequence_parallel),
       post_attention_layernorm_(
           "model.layers." + std::to_string(index) + ".post_attention_layernorm.weight", c.hidden_size,
-          c.rms_norm_eps),
-      mlp_("model.layers." + std::to_string(index) + ".mlp", c, tp) {}
+          c.rms_norm_eps, sequence_parallel && tp->size() > 1),
+      mlp_("model.layers." + std::to_string(index) + ".mlp", c, tp, sequence_parallel) {}
 
 at::Tensor DecoderLayer::forward(const at::Tensor& x, const RotaryEmbedding& rope) const {
   auto h = x + self_attn_.forward(input_layernorm_.forward(x), rope);

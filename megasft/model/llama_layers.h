@@ -12,7 +12,8 @@ namespace megasft::model {
 // y = x / rms(x) * weight, computed in float32; the weight is replicated over TP.
 class RMSNorm {
  public:
-  RMSNorm(std::string name, int64_t hidden, double eps);
+  // sequence_parallel: applied to a slice of the sequence, so its gradient is summed over TP.
+  RMSNorm(std::string name, int64_t hidden, double eps, bool sequence_parallel = false);
   at::Tensor forward(const at::Tensor& x) const;
   const parallel::Parameter& parameter() const { return weight_; }
 
@@ -34,7 +35,8 @@ class RotaryEmbedding {
 
 class Attention {
  public:
-  Attention(const std::string& prefix, const ModelConfig& config, const parallel::CommunicatorPtr& tp);
+  Attention(const std::string& prefix, const ModelConfig& config, const parallel::CommunicatorPtr& tp,
+            bool sequence_parallel = false);
   at::Tensor forward(const at::Tensor& x, const RotaryEmbedding& rope) const;  // [B,S,H] -> [B,S,H]
   void initialize(at::Generator& gen, const ModelConfig& config);
   void append_parameters(parallel::ParameterList& out) const;
@@ -47,7 +49,8 @@ class Attention {
 
 class SwiGLUMLP {
  public:
-  SwiGLUMLP(const std::string& prefix, const ModelConfig& config, const parallel::CommunicatorPtr& tp);
+  SwiGLUMLP(const std::string& prefix, const ModelConfig& config, const parallel::CommunicatorPtr& tp,
+            bool sequence_parallel = false);
   at::Tensor forward(const at::Tensor& x) const;  // down(silu(gate(x)) * up(x))
   void initialize(at::Generator& gen, const ModelConfig& config);
   void append_parameters(parallel::ParameterList& out) const;
@@ -59,7 +62,8 @@ class SwiGLUMLP {
 
 class DecoderLayer {
  public:
-  DecoderLayer(int64_t index, const ModelConfig& config, const parallel::CommunicatorPtr& tp);
+  DecoderLayer(int64_t index, const ModelConfig& config, const parallel::CommunicatorPtr& tp,
+               bool sequence_parallel = false);
   at::Tensor forward(const at::Tensor& x, const RotaryEmbedding& rope) const;
   void initialize(at::Generator& gen, const ModelConfig& config);
   void append_parameters(parallel::ParameterList& out) const;

@@ -19,22 +19,24 @@ constexpr uint64_t kEmbeddingComponent = 0, kHeadComponent = 1, kFirstLayerCompo
 
 }  // namespace
 
-LlamaModel::LlamaModel(const ModelConfig& config, const parallel::CommunicatorPtr& tp, const PipelineStage& stage)
+LlamaModel::LlamaModel(const ModelConfig& config, const parallel::CommunicatorPtr& tp, const PipelineStage& stage,
+                       bool sequence_parallel)
     : config_((config.validate(tp->size()), config)),
       stage_(stage),
       tp_(tp),
-      rope_(config.head_dim(), config.rope_theta) {
+      rope_(config.head_dim(), config.rope_theta),
+      sequence_parallel_(sequence_parallel && tp->size() > 1) {
   MEGASFT_CHECK(stage.first_layer >= 0 && stage.num_layers >= 0 &&
                     stage.first_layer + stage.num_layers <= config.num_layers,
                 "pipeline stage ", stage.to_string(), " is outside the model's ", config.num_layers, " layers");
   const bool tied = config.tie_word_embeddings;
   if (stage.is_first || (stage.is_last && tied))
     embed_tokens_ = std::make_unique<parallel::VocabParallelEmbedding>(
-        "model.embed_tokens.weight", config.padded_vocab_size(tp->size()), config.hidden_size, tp);
+        "model.embed_tokens.weight", config.padded_vocab_size(tp->size()), config.hidden_size, tp, sequence_parallel_);
   for (int64_t i = stage.first_layer; i < stage.first_layer + stage.num_layers; ++i)
-    layers_.emplace_back(i, config, tp);
+    layers_.emplace_back(i, config, tp, sequence_parallel_);
   if (stage.is_last) {
-    norm_ = std::make_unique<RMSNorm>("model.norm.weight", config.hidden_size, config.rms_norm_eps);
+    norm_ = std::make_unique<RMSNorm>("model.norm.weight", config.hidden_size, config.rms_norm_eps, sequence_parallel_);
     if (!tied)
       lm_head_ = std::make_unique<parallel::ColumnParallelLinear>(
           "lm_head", config.hidden_size, std::vector<int64_t>{config.padded_vocab_size(tp->size())}, false, tp);
@@ -91,8 +93,14 @@ at::Tensor LlamaModel::forward(const at::Tensor& input) const {
   return norm_ ? norm_->forward(h) : h;
 }
 
-at::Tensor LlamaModel::lm_head_logits(const at::Tensor& hidden) const {
-  return at::linear(parallel::copy_to_tensor_parallel_region(hidden, tp_), lm_head_weight());
+at::Tensor LlamaModel::head_input(const at::Tensor& hidden) const {
+  auto full = sequence_parallel_ ? parallel::gather_from_sequence_parallel_region(hidden, tp_)
+                                 : parallel::copy_to_tensor_parallel_region(hidden, tp_);
+  return full.reshape({-1, full.size(-1)});
+}
+
+at::Tensor LlamaModel::lm_head_logits(const at::Tensor& head_input) const {
+  return at::linear(head_input, lm_head_weight());
 }
 
 const at::Tensor& LlamaModel::lm_head_weight() const {

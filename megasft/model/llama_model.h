@@ -19,7 +19,10 @@ class LlamaModel {
  public:
   LlamaModel(const ModelConfig& config, const parallel::CommunicatorPtr& tp)
       : LlamaModel(config, tp, PipelineStage::whole(config.num_layers)) {}
-  LlamaModel(const ModelConfig& config, const parallel::CommunicatorPtr& tp, const PipelineStage& stage);
+  // sequence_parallel: activations between layers are split along the sequence over TP (Megatron's
+  // sequence parallelism); stage inputs and outputs are then [B, S/tp, H].
+  LlamaModel(const ModelConfig& config, const parallel::CommunicatorPtr& tp, const PipelineStage& stage,
+             bool sequence_parallel = false);
 
   // Deterministic from the seed and identical at every TP and PP size: each component draws its full
   // weights from a generator of its own (seeded from the seed and its place), then keeps its slice.
@@ -28,13 +31,22 @@ class LlamaModel {
   // First stage: input_ids [B,S] int64; other stages: the previous stage's hidden [B,S,H]. Returns
   // [B,S,H]: the final (normed) hidden states on the last stage, the stage's activation elsewhere.
   at::Tensor forward(const at::Tensor& input) const;
-  at::Tensor lm_head_logits(const at::Tensor& hidden) const;     // [*,H] -> [*, V_local]
+  // The last stage's hidden states [B, S(/tp), H] as the head's input inside the TP region: [B*S, H]
+  // (copied in, or all-gathered along the sequence under sequence parallelism).
+  at::Tensor head_input(const at::Tensor& hidden) const;
+  at::Tensor lm_head_logits(const at::Tensor& head_input) const;  // [T, H] from head_input -> [T, V_local]
   // The head shard [V_local, H]: the embedding's when tied. The fused head+objective multiplies by it.
   const at::Tensor& lm_head_weight() const;
   const parallel::CommunicatorPtr& tensor_group() const { return tp_; }
   VocabShard vocab_shard() const;
   const ModelConfig& config() const { return config_; }
   const PipelineStage& stage() const { return stage_; }
+  // Sequence lengths must be multiples of this (the TP size under sequence parallelism, else 1).
+  int64_t sequence_multiple() const { return sequence_parallel_ ? tp_->size() : 1; }
+  // What flows between pipeline stages for a [batch, seq] input.
+  std::vector<int64_t> activation_shape(int64_t batch, int64_t seq) const {
+    return {batch, seq / sequence_multiple(), config_.hidden_size};
+  }
   // Recompute each decoder layer's activations in backward instead of keeping them.
   void set_activation_recompute(bool enabled) { recompute_ = enabled; }
   const parallel::ParameterList& parameters() const { return parameters_; }
@@ -50,6 +62,7 @@ class LlamaModel {
   std::unique_ptr<parallel::ColumnParallelLinear> lm_head_;  // last stage, when not tied
   RotaryEmbedding rope_;
   bool recompute_ = false;
+  bool sequence_parallel_ = false;
   parallel::ParameterList parameters_;
 };
 

@@ -47,22 +47,27 @@ TauCalibration calibrate_tau(const model::LlamaModel& model, const data::TokenDa
     auto mask = heldout.loss_mask(i);
     const int64_t n = std::min<int64_t>(static_cast<int64_t>(tokens.size()), seq_len);
     if (n == 0) continue;
-    auto ids = at::tensor(std::vector<int64_t>(tokens.begin(), tokens.begin() + n), at::kLong).unsqueeze(0);
+    // Padded at the end to the sequence-parallel multiple: causal attention keeps the first n exact.
+    const int64_t multiple = model.sequence_multiple();
+    const int64_t padded = (n + multiple - 1) / multiple * multiple;
+    std::vector<int64_t> id_values(tokens.begin(), tokens.begin() + n);
+    id_values.resize(padded, 0);
+    auto ids = at::tensor(id_values, at::kLong).unsqueeze(0);
     at::Tensor hidden;
     if (pipelined) {
       hidden = parallel::pipeline_inference_forward([&](const at::Tensor& x) { return model.forward(x); }, ids,
-                                                    {1, n, model.config().hidden_size},
+                                                    model.activation_shape(1, padded),
                                                     model.parameters().front().value.scalar_type(), pipeline);
       if (!last_stage) continue;
     } else {
       hidden = model.forward(ids);
     }
-    hidden = hidden.reshape({n, -1});
+    auto head_input = model.head_input(hidden);  // [padded, H]
     // Chunked so the logits of a long sequence never exist whole.
     std::vector<at::Tensor> chunks;
     for (int64_t start = 0; start < n; start += chunk_tokens)
       chunks.push_back(vocab_parallel_topk_sum(
-          model.lm_head_logits(hidden.narrow(0, start, std::min(chunk_tokens, n - start))),
+          model.lm_head_logits(head_input.narrow(0, start, std::min(chunk_tokens, n - start))),
           model.vocab_shard(), tp, top_k));
     auto s = at::cat(chunks);
     auto values = s.accessor<float, 1>();

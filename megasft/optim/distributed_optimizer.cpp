@@ -104,6 +104,13 @@ double DistributedOptimizer::step(double lr, double max_norm) {
     embedding_->all_reduce(slice, parallel::ReduceOp::kSum);
   }
 
+  // Sequence parallelism: replicated parameters saw only this rank's part of the sequence.
+  for (size_t i = 0; i < parameters_.size(); ++i) {
+    if (!parameters_[i].sequence_parallel) continue;
+    auto slice = main_grad_.narrow(0, offsets_[i], parameters_[i].value.numel());
+    tp_->all_reduce(slice, parallel::ReduceOp::kSum);
+  }
+
   // 1. Reduce gradients over DP, bucket by bucket, to the owners of each shard.
   auto grad = at::empty({owned_}, at::kFloat);
   for (const auto& b : buckets_) {

@@ -61,7 +61,9 @@ TrainSummary run_sft(const TrainOptions& options, const std::shared_ptr<parallel
 
   const auto stage = model::PipelineStage::split(options.model.num_layers, state->pp_rank(), state->layout().pp,
                                                  options.pipeline_layers);
-  model::LlamaModel model(options.model, tp, stage);
+  model::LlamaModel model(options.model, tp, stage, options.sequence_parallel);
+  MEGASFT_CHECK(options.seq_length % model.sequence_multiple() == 0, "--seq-length ", options.seq_length,
+                " must be a multiple of --tp ", tp->size(), " with --sequence-parallel");
   model.initialize(static_cast<uint64_t>(options.seed));
   model.set_activation_recompute(options.recompute);
   const at::ScalarType params_dtype = options.params_dtype == "bf16" ? at::kBFloat16 : at::kFloat;
@@ -121,7 +123,7 @@ TrainSummary run_sft(const TrainOptions& options, const std::shared_ptr<parallel
     auto stats = at::zeros({objectives::kNumObjectiveSums}, at::kDouble);
     parallel::PipelineStep pipeline_step;
     pipeline_step.micro_batches = micro_batches;
-    pipeline_step.activation_shape = {options.micro_batch_size, options.seq_length, options.model.hidden_size};
+    pipeline_step.activation_shape = model.activation_shape(options.micro_batch_size, options.seq_length);
     pipeline_step.activation_dtype = params_dtype;
     pipeline_step.after_backward = [&] { optimizer.accumulate_gradients(); };
     pipeline_step.forward = [&](int64_t index, const at::Tensor& input) -> at::Tensor {
@@ -131,8 +133,7 @@ TrainSummary run_sft(const TrainOptions& options, const std::shared_ptr<parallel
       if (!stage.is_last) return hidden;
       NvtxRange objective_range("objective");
       auto labels = to_tensor(batch.labels, batch.batch_size, batch.seq_len).flatten();
-      auto hidden_tp = parallel::copy_to_tensor_parallel_region(hidden.reshape({-1, hidden.size(-1)}), tp);
-      auto head = objectives::fused_vocab_parallel_head_loss(hidden_tp, model.lm_head_weight(), labels,
+      auto head = objectives::fused_vocab_parallel_head_loss(model.head_input(hidden), model.lm_head_weight(), labels,
                                                              1.0 / global_tokens, model.vocab_shard(), tp,
                                                              objective, options.loss_chunk_tokens);
       stats += head.sums;

@@ -28,6 +28,8 @@ po::options_description describe(TrainOptions& o, const objectives::ObjectivePro
       ("pp", po::value(&o.pp)->default_value(o.pp), "pipeline-parallel size (data parallelism takes the rest)")
       ("pipeline-layers", po::value<std::string>(), "decoder layers per pipeline stage, e.g. 3,5 (default: even)")
       ("recompute", po::value(&o.recompute)->default_value(o.recompute), "recompute layer activations in backward")
+      ("sequence-parallel", po::value(&o.sequence_parallel)->default_value(o.sequence_parallel),
+       "split norm and residual activations along the sequence over TP (needs seq-length % tp == 0)")
       ("params-dtype", po::value(&o.params_dtype)->default_value(o.params_dtype),
        "fp32 | bf16 parameters and activations (fp32 master weights and gradient accumulation)")
       ("seed", po::value(&o.seed)->default_value(o.seed), "seed of initialisation and data order")
@@ -181,6 +183,7 @@ std::string TrainOptions::to_json() const {
   j["pp"] = pp;
   j["pipeline_layers"] = pipeline_layers;
   j["recompute"] = recompute;
+  j["sequence_parallel"] = sequence_parallel;
   j["params_dtype"] = params_dtype;
   j["seed"] = seed;
   j["max_steps"] = max_steps;

@@ -25,6 +25,7 @@ struct TrainOptions {
   int pp = 1;
   std::vector<int64_t> pipeline_layers;  // layers per stage; empty = an even split
   bool recompute = false;                // recompute each layer's activations in backward
+  bool sequence_parallel = false;        // split norms and residuals along the sequence over TP
   std::string params_dtype = "fp32";     // fp32 | bf16 (fp32 master weights and gradient accumulation)
   int64_t seed = 42;
   int64_t max_steps = 100;

@@ -1,6 +1,7 @@
 // Every layout of up to 4 ranks, (TP, PP, DP), trains the same: per-step loss and gradient norm equal
 // to (1,1,1) within 1e-5 relative for 10 steps, with gradient accumulation, SED-SFT, the distributed
-// optimizer, and (second test) tied embeddings split across pipeline stages with activation recompute.
+// optimizer; then with tied embeddings split across pipeline stages and activation recompute, and with
+// sequence parallelism.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -53,6 +54,12 @@ TEST(Layouts, EveryLayoutMatchesOneRank) { expect_layouts_agree({}); }
 
 TEST(Layouts, TiedEmbeddingsAcrossStagesWithRecompute) {
   expect_layouts_agree({"--model.tie-word-embeddings", "true", "--recompute", "true"});
+}
+
+// Sequence parallelism changes only where norms and residuals run (and the order of sums); Qwen-style
+// qkv biases and a row-parallel bias-free output exercise both kinds of TP parameter.
+TEST(Layouts, SequenceParallelWithRecomputeAndQkvBias) {
+  expect_layouts_agree({"--sequence-parallel", "true", "--recompute", "true", "--model.qkv-bias", "true"});
 }
 
 }  // namespace

@@ -21,10 +21,10 @@ struct Result {
 // Forward, per-token CE through the vocab-parallel objective, backward of the mean.
 Result train_step(const model::LlamaModel& m, const at::Tensor& ids, const at::Tensor& targets,
                   const parallel::CommunicatorPtr& tp) {
-  auto hidden = m.forward(ids).reshape({targets.size(0), -1});
+  auto head_input = m.head_input(m.forward(ids));  // [tokens, H] inside the TP region
   objectives::ObjectiveOptions ce;
   ce.kind = objectives::ObjectiveKind::kCrossEntropy;
-  auto terms = objectives::vocab_parallel_objective(m.lm_head_logits(hidden), targets, m.vocab_shard(), tp, ce);
+  auto terms = objectives::vocab_parallel_objective(m.lm_head_logits(head_input), targets, m.vocab_shard(), tp, ce);
   (terms.token_loss.sum() / terms.supervised.sum()).backward();
   return {terms.ce.detach(), optim::clip_grad_norm(m.parameters(), /*max_norm=*/0, tp)};
 }
