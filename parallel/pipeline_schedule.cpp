@@ -4,6 +4,7 @@
 
 #include <torch/csrc/autograd/autograd.h>
 
+#include <chrono>
 #include <deque>
 #include <memory>
 
@@ -16,6 +17,9 @@ namespace {
 // Tags keep a step's messages apart: forward activations and backward gradients of micro-batch i.
 int forward_tag(int64_t i) { return static_cast<int>(2 * i); }
 int backward_tag(int64_t i) { return static_cast<int>(2 * i + 1); }
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 class StageRunner {
  public:
@@ -31,7 +35,9 @@ class StageRunner {
       release_sent_outputs();
       input.requires_grad_(true);
     }
+    const auto start = Clock::now();
     at::Tensor output = step_.forward(i, input);
+    compute_s_ += seconds_since(start);
     if (!last_) {
       MEGASFT_CHECK(output.sizes() == at::IntArrayRef(step_.activation_shape), "pipeline stage ", pp_->rank(),
                     " produced ", output.sizes(), ", expected ", at::IntArrayRef(step_.activation_shape));
@@ -46,15 +52,19 @@ class StageRunner {
     MEGASFT_CHECK(!in_flight_.empty(), "pipeline backward without a pending forward");
     InFlight oldest = std::move(in_flight_.front());
     in_flight_.pop_front();
-    if (last_) {
-      torch::autograd::backward({oldest.output});
-    } else {
-      auto grad = at::empty(step_.activation_shape, at::TensorOptions().dtype(step_.activation_dtype));
+    at::Tensor grad;
+    if (!last_) {
+      grad = at::empty(step_.activation_shape, at::TensorOptions().dtype(step_.activation_dtype));
       pp_->recv(grad, pp_->rank() + 1, backward_tag(oldest.index));
       release_sent_outputs();
-      torch::autograd::backward({oldest.output}, {grad});
     }
+    const auto start = Clock::now();
+    if (last_)
+      torch::autograd::backward({oldest.output});
+    else
+      torch::autograd::backward({oldest.output}, {grad});
     if (step_.after_backward) step_.after_backward();
+    compute_s_ += seconds_since(start);
     if (!first_) {
       MEGASFT_CHECK(oldest.input.grad().defined(), "pipeline stage ", pp_->rank(), " got no input gradient");
       backward_sends_.push_back(pp_->isend(oldest.input.grad(), pp_->rank() - 1, backward_tag(oldest.index)));
@@ -65,6 +75,7 @@ class StageRunner {
     release_sent_outputs();
     for (auto& send : backward_sends_) send->wait();
   }
+  double compute_seconds() const { return compute_s_; }
 
  private:
   struct InFlight {
@@ -91,12 +102,14 @@ class StageRunner {
   std::deque<at::Tensor> sent_outputs_;
   std::deque<std::unique_ptr<PendingSend>> forward_sends_;
   std::vector<std::unique_ptr<PendingSend>> backward_sends_;
+  double compute_s_ = 0;
 };
 
 }  // namespace
 
-void run_one_f_one_b(const PipelineStep& step, const CommunicatorPtr& pipeline) {
+PipelineTimings run_one_f_one_b(const PipelineStep& step, const CommunicatorPtr& pipeline) {
   MEGASFT_CHECK(step.micro_batches >= 1, "a pipeline step needs at least one micro-batch");
+  const auto start = Clock::now();
   StageRunner stage(step, pipeline);
   const int64_t stages = pipeline->size(), rank = pipeline->rank();
   const int64_t warmup = std::min(stages - rank - 1, step.micro_batches);
@@ -107,6 +120,7 @@ void run_one_f_one_b(const PipelineStep& step, const CommunicatorPtr& pipeline) 
   }
   for (int64_t i = 0; i < warmup; ++i) stage.backward();
   stage.finish();
+  return {stage.compute_seconds(), seconds_since(start)};
 }
 
 at::Tensor pipeline_inference_forward(const std::function<at::Tensor(const at::Tensor&)>& stage_forward,

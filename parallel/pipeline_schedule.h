@@ -27,7 +27,13 @@ struct PipelineStep {
 // one forward and one backward, then drains the remaining backwards. With one stage it is forward
 // then backward per micro-batch. A stage output is released (its storage freed, its autograd graph
 // kept) once the next stage has it, so at most P - s activations of outputs are held at once.
-void run_one_f_one_b(const PipelineStep& step, const CommunicatorPtr& pipeline);
+// Where the step's time went on this stage: the bubble is the time not spent computing.
+struct PipelineTimings {
+  double compute_s = 0;  // inside forward and backward of this stage
+  double total_s = 0;    // the whole schedule, waiting on neighbours included
+};
+
+PipelineTimings run_one_f_one_b(const PipelineStep& step, const CommunicatorPtr& pipeline);
 
 // Forward only, one micro-batch (inference, calibration): the first stage runs `stage_forward` on
 // `first_input`, every later stage on what it receives. Returns the last stage's output there and an

@@ -3,6 +3,8 @@
 // plain sum and the loss is the mean over every supervised token of the global batch.
 #include "megasft/train/sft_trainer.h"
 
+#include <sys/resource.h>
+
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -105,6 +107,7 @@ TrainSummary run_sft(const TrainOptions& options, const std::shared_ptr<parallel
   summary.tau = objective.uses_tau() ? objective.tau : kNaN;
   summary.metrics_path = metrics.path();
   int64_t tokens_seen = 0;
+  double pipeline_compute_s = 0, pipeline_total_s = 0;
   const auto loop_start = Clock::now();
 
   for (int64_t step = 1; step <= options.max_steps; ++step) {
@@ -139,7 +142,11 @@ TrainSummary run_sft(const TrainOptions& options, const std::shared_ptr<parallel
       stats += head.sums;
       return head.loss;
     };
-    parallel::run_one_f_one_b(pipeline_step, state->pipeline());
+    const auto timings = parallel::run_one_f_one_b(pipeline_step, state->pipeline());
+    if (step > 1) {  // step 1 warms up allocators and caches
+      pipeline_compute_s += timings.compute_s;
+      pipeline_total_s += timings.total_s;
+    }
 
     {
       NvtxRange optimizer_range("optimizer");
@@ -183,6 +190,24 @@ TrainSummary run_sft(const TrainOptions& options, const std::shared_ptr<parallel
     }
   }
   summary.elapsed_s = std::chrono::duration<double>(Clock::now() - start_time).count();
+
+  // Every rank reports its own resources: memory differs by stage, and the bubble by position.
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  nlohmann::json rank_report = {
+      {"rank", state->global_rank()},
+      {"tp_rank", state->tp_rank()},
+      {"pp_rank", state->pp_rank()},
+      {"dp_rank", state->dp_rank()},
+      {"stage", stage.to_string()},
+      {"peak_rss_mib", usage.ru_maxrss / 1024.0},
+      {"optimizer_state_mib", optimizer.state_bytes() / double(1 << 20)},
+      {"pipeline_compute_s", pipeline_compute_s},
+      {"pipeline_total_s", pipeline_total_s},
+      {"bubble_fraction", pipeline_total_s > 0 ? 1.0 - pipeline_compute_s / pipeline_total_s : 0.0},
+      {"micro_batches", micro_batches}};
+  std::filesystem::create_directories(run_dir / "ranks");
+  write_text(run_dir / "ranks" / ("rank-" + std::to_string(state->global_rank()) + ".json"), rank_report.dump(2));
   if (leader) {
     nlohmann::json s = {{"steps", summary.steps},       {"first_loss", summary.first_loss},
                         {"last_loss", summary.last_loss}, {"elapsed_s", summary.elapsed_s},
