@@ -26,6 +26,8 @@ struct Case {
   int top_k = 2;  // 12 exceeds the shard width at TP = 4 (37 columns -> 10 per shard)
 };
 
+void PrintTo(const Case& c, std::ostream* out) { *out << c.name; }
+
 struct Frozen {  // values the gradient treats as constants, taken at the base point
   at::Tensor mask, q, w, p;
 };
