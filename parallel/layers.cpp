@@ -49,6 +49,8 @@ VocabParallelEmbedding::VocabParallelEmbedding(std::string name, int64_t padded_
   weight_ = make_parameter(std::move(name), {rows_local_, hidden}, 0, {padded_vocab, hidden});
 }
 
+void VocabParallelEmbedding::set_vocab_size(int64_t vocab_size) { weight_.logical_partition_size = vocab_size; }
+
 at::Tensor VocabParallelEmbedding::forward(const at::Tensor& ids) const {
   if (tp_->size() == 1) return at::embedding(weight_.value, ids);
   // Ids outside this shard look up row 0 and are zeroed; the all-reduce fills them from their owner.
@@ -80,7 +82,16 @@ ColumnParallelLinear::ColumnParallelLinear(std::string name, int64_t in_features
     out_local += divide(block, tp_->size(), name + ": output block");
   }
   weight_ = make_parameter(name + ".weight", {out_local, in_features}, 0, {out_total, in_features});
-  if (bias) bias_ = make_parameter(name + ".bias", {out_local}, 0, {out_total});
+  if (out_blocks_.size() > 1) weight_.partition_blocks = out_blocks_;
+  if (bias) {
+    bias_ = make_parameter(name + ".bias", {out_local}, 0, {out_total});
+    bias_.partition_blocks = weight_.partition_blocks;
+  }
+}
+
+void ColumnParallelLinear::set_logical_output_size(int64_t rows) {
+  weight_.logical_partition_size = rows;
+  if (bias_.value.defined()) bias_.logical_partition_size = rows;
 }
 
 std::vector<int64_t> ColumnParallelLinear::local_block_sizes() const {

@@ -20,6 +20,7 @@ class VocabParallelEmbedding {
   // [B, S] int64 -> [B, S, hidden] replicated, or [B, S/tp, hidden] with sequence parallelism
   at::Tensor forward(const at::Tensor& ids) const;
   void load_full(const at::Tensor& full_weight);    // [vocab <= padded_vocab, hidden]; padding rows 0
+  void set_vocab_size(int64_t vocab_size);           // rows past it are padding
   const at::Tensor& weight() const { return weight_.value; }  // [rows_local, hidden]
   const Parameter& parameter() const { return weight_; }
   int64_t vocab_start() const { return vocab_start_; }
@@ -44,6 +45,8 @@ class ColumnParallelLinear {
   void load_full(const std::vector<at::Tensor>& block_weights,
                  const std::vector<at::Tensor>& block_biases = {});
   std::vector<int64_t> local_block_sizes() const;
+  // Output rows past `rows` are padding (a vocabulary-parallel head), left out of checkpoints.
+  void set_logical_output_size(int64_t rows);
   const at::Tensor& weight() const { return weight_.value; }  // [out_local, in]
   void append_parameters(ParameterList& out) const;
 

@@ -33,6 +33,7 @@ LlamaModel::LlamaModel(const ModelConfig& config, const parallel::CommunicatorPt
   if (stage.is_first || (stage.is_last && tied))
     embed_tokens_ = std::make_unique<parallel::VocabParallelEmbedding>(
         "model.embed_tokens.weight", config.padded_vocab_size(tp->size()), config.hidden_size, tp, sequence_parallel_);
+  if (embed_tokens_) embed_tokens_->set_vocab_size(config.vocab_size);
   for (int64_t i = stage.first_layer; i < stage.first_layer + stage.num_layers; ++i)
     layers_.emplace_back(i, config, tp, sequence_parallel_);
   if (stage.is_last) {
@@ -40,6 +41,7 @@ LlamaModel::LlamaModel(const ModelConfig& config, const parallel::CommunicatorPt
     if (!tied)
       lm_head_ = std::make_unique<parallel::ColumnParallelLinear>(
           "lm_head", config.hidden_size, std::vector<int64_t>{config.padded_vocab_size(tp->size())}, false, tp);
+    if (lm_head_) lm_head_->set_logical_output_size(config.vocab_size);
   }
 
   if (embed_tokens_) {

@@ -3,6 +3,7 @@
 #include "megasft/optim/distributed_optimizer.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 
 #include "kernels/check.h"
@@ -91,6 +92,52 @@ void DistributedOptimizer::write_parameters(const at::Tensor& flat_values, int64
     auto target = parameters_[i].value.detach().view({-1}).narrow(0, lo - offsets_[i], hi - lo);
     target.copy_(flat_values.narrow(0, lo - start, hi - lo));
   }
+}
+
+at::Tensor DistributedOptimizer::gather_flat(const at::Tensor& owned) const {
+  auto flat = at::zeros({total_}, at::kFloat);
+  for (const auto& b : buckets_) {
+    auto shard = owned.narrow(0, b.owned_offset, shard_size(b));
+    flat.narrow(0, b.start, b.end - b.start).copy_(dp_size_ > 1 ? dp_->all_gather(shard).reshape({-1}) : shard);
+  }
+  return flat;
+}
+
+std::vector<DistributedOptimizer::ParameterState> DistributedOptimizer::gather_state() const {
+  at::NoGradGuard no_grad;
+  auto master = gather_flat(master_), exp_avg = gather_flat(exp_avg_), exp_avg_sq = gather_flat(exp_avg_sq_);
+  std::vector<ParameterState> state;
+  for (size_t i = 0; i < parameters_.size(); ++i) {
+    const auto shape = parameters_[i].value.sizes();
+    const int64_t n = parameters_[i].value.numel();
+    state.push_back({master.narrow(0, offsets_[i], n).view(shape).clone(),
+                     exp_avg.narrow(0, offsets_[i], n).view(shape).clone(),
+                     exp_avg_sq.narrow(0, offsets_[i], n).view(shape).clone()});
+  }
+  return state;
+}
+
+void DistributedOptimizer::load_state(const std::vector<ParameterState>& state, int64_t steps_taken) {
+  at::NoGradGuard no_grad;
+  MEGASFT_CHECK(state.size() == parameters_.size(), "optimizer state for ", state.size(), " parameters, model has ",
+                parameters_.size());
+  auto flats = std::array<at::Tensor, 3>{at::zeros({total_}, at::kFloat), at::zeros({total_}, at::kFloat),
+                                         at::zeros({total_}, at::kFloat)};
+  for (size_t i = 0; i < parameters_.size(); ++i) {
+    const auto& p = parameters_[i];
+    const at::Tensor* parts[3] = {&state[i].master, &state[i].exp_avg, &state[i].exp_avg_sq};
+    for (int k = 0; k < 3; ++k) {
+      MEGASFT_CHECK(parts[k]->sizes() == p.value.sizes(), "optimizer state of ", p.name, " has shape ",
+                    parts[k]->sizes(), ", the parameter ", p.value.sizes());
+      flats[k].narrow(0, offsets_[i], p.value.numel()).copy_(parts[k]->reshape({-1}));
+    }
+  }
+  at::Tensor* owned[3] = {&master_, &exp_avg_, &exp_avg_sq_};
+  for (int k = 0; k < 3; ++k)
+    for (const auto& b : buckets_)
+      owned[k]->narrow(0, b.owned_offset, shard_size(b)).copy_(flats[k].narrow(0, owned_start(b), shard_size(b)));
+  write_parameters(flats[0], 0, total_);
+  step_ = steps_taken;
 }
 
 double DistributedOptimizer::step(double lr, double max_norm) {

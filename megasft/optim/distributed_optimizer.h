@@ -34,6 +34,17 @@ class DistributedOptimizer {
   // TP-sharded parameters from every TP rank, replicated ones from TP rank 0).
   double step(double lr, double max_norm);
 
+  // The optimizer state of each parameter of this rank's (TP, PP) shard, shaped like the parameter:
+  // what checkpoints store. Gathering is collective over the data-parallel group.
+  struct ParameterState {
+    at::Tensor master, exp_avg, exp_avg_sq;  // fp32
+  };
+  std::vector<ParameterState> gather_state() const;
+  // The inverse, on every DP rank with the same full per-parameter state: each rank keeps what it
+  // owns, and the parameters take the master weights' values.
+  void load_state(const std::vector<ParameterState>& state, int64_t steps_taken);
+  int64_t steps_taken() const { return step_; }
+
   int64_t num_elements() const { return total_; }
   // Bytes of optimizer state this rank holds: fp32 master weights and both Adam moments.
   int64_t state_bytes() const { return 3 * owned_ * static_cast<int64_t>(sizeof(float)); }
@@ -50,6 +61,7 @@ class DistributedOptimizer {
   template <typename Predicate>
   at::Tensor owned_mask(Predicate include) const;
   void write_parameters(const at::Tensor& flat_values, int64_t start, int64_t end);
+  at::Tensor gather_flat(const at::Tensor& owned) const;  // [owned] -> [total], collective over DP
 
   parallel::ParameterList parameters_;
   std::vector<int64_t> offsets_;  // start of each parameter in the flat layout

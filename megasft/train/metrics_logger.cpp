@@ -2,16 +2,30 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <vector>
 
 #include "kernels/check.h"
 
 namespace megasft::train {
 
-MetricsLogger::MetricsLogger(const std::string& path, bool enabled) : path_(path), enabled_(enabled) {
+MetricsLogger::MetricsLogger(const std::string& path, bool enabled, int64_t keep_through_step)
+    : path_(path), enabled_(enabled) {
   if (!enabled_) return;
   const auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);
+  std::vector<std::string> kept;
+  if (keep_through_step > 0) {
+    std::ifstream previous(path);
+    for (std::string line; std::getline(previous, line);) {
+      try {
+        if (!line.empty() && nlohmann::json::parse(line).at("step").get<int64_t>() <= keep_through_step)
+          kept.push_back(line);
+      } catch (const std::exception&) {  // a line cut short by a crash: dropped
+      }
+    }
+  }
   file_.open(path, std::ios::out | std::ios::trunc);
+  for (const auto& line : kept) file_ << line << '\n';
   MEGASFT_CHECK(file_.good(), "cannot write metrics file '", path, "'");
 }
 

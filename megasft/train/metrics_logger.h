@@ -12,7 +12,8 @@ namespace megasft::train {
 
 class MetricsLogger {
  public:
-  MetricsLogger(const std::string& path, bool enabled);
+  // keep_through_step > 0 (a resumed run): the records of steps up to it are kept, later ones dropped.
+  MetricsLogger(const std::string& path, bool enabled, int64_t keep_through_step = 0);
   void log(const nlohmann::json& record);  // flushed at once, so a crash keeps every finished step
   const std::string& path() const { return path_; }
 

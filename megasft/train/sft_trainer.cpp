@@ -14,6 +14,7 @@
 
 #include "kernels/check.h"
 #include "kernels/nvtx_range.h"
+#include "megasft/checkpoint/distributed_checkpoint.h"
 #include "megasft/data/batch_sampler.h"
 #include "megasft/model/llama_model.h"
 #include "megasft/objectives/fused_head_loss.h"
@@ -72,10 +73,31 @@ TrainSummary run_sft(const TrainOptions& options, const std::shared_ptr<parallel
   if (params_dtype != at::kFloat)
     for (const auto& p : model.parameters()) p.value.set_data(p.value.detach().to(params_dtype));
 
+  optim::DistributedOptimizerOptions optimizer_options;
+  optimizer_options.adam = {options.adam_beta1, options.adam_beta2, options.adam_eps, options.weight_decay};
+  optimizer_options.shard_over_data_parallel = options.use_distributed_optimizer;
+  optimizer_options.bucket_mb = options.grad_bucket_mb;
+  optim::DistributedOptimizer optimizer(model.parameters(), *state, optimizer_options);
+
+  // A checkpoint restores parameters, optimizer state, the step, the data position and tau.
+  checkpoint::DistributedCheckpointer checkpointer(*state, options.keep);
+  checkpoint::TrainingProgress progress;
+  const std::string load_from = !options.load_dir.empty() ? options.load_dir
+                                : options.resume && checkpoint::DistributedCheckpointer::has_checkpoint(options.save_dir)
+                                    ? options.save_dir
+                                    : "";
+  if (!load_from.empty()) {
+    progress = checkpointer.load(load_from, /*fallback=*/options.load_dir.empty(), model.parameters(), optimizer);
+    if (leader)
+      std::cout << "megasft: resumed from '" << load_from << "' at step " << progress.step << " ("
+                << progress.consumed_samples << " samples consumed, saved at " << progress.layout << ")" << std::endl;
+  }
+
   nlohmann::json metadata;
   metadata["layout"] = state->layout().to_string();
   metadata["parameters"] = options.model.num_parameters();
-  objectives::ObjectiveOptions objective = resolve_tau(options, model, state->pipeline(), leader, metadata["tau"]);
+  objectives::ObjectiveOptions objective =
+      resolve_tau(options, model, state->pipeline(), leader, metadata["tau"], progress.tau);
   objective.validate();
 
   const std::filesystem::path run_dir(options.run_dir);
@@ -90,27 +112,32 @@ TrainSummary run_sft(const TrainOptions& options, const std::shared_ptr<parallel
               << " micro-batch(es) per rank), objective " << objective_kind_name(objective.kind)
               << std::endl;
   }
-  MetricsLogger metrics((run_dir / "metrics.jsonl").string(), leader);
+  MetricsLogger metrics((run_dir / "metrics.jsonl").string(), leader, /*keep_through_step=*/progress.step);
 
   data::BatchSampler sampler(dataset, options.seq_length, options.micro_batch_size,
                              static_cast<uint64_t>(options.seed), /*pad_id=*/0, state->dp_rank(), dp_size);
-  optim::DistributedOptimizerOptions optimizer_options;
-  optimizer_options.adam = {options.adam_beta1, options.adam_beta2, options.adam_eps, options.weight_decay};
-  optimizer_options.shard_over_data_parallel = options.use_distributed_optimizer;
-  optimizer_options.bucket_mb = options.grad_bucket_mb;
-  optim::DistributedOptimizer optimizer(model.parameters(), *state, optimizer_options);
+  sampler.skip_to(progress.consumed_samples);
   optim::WarmupCosineSchedule schedule{
       options.lr, options.min_lr,
       static_cast<int64_t>(std::round(options.warmup_fraction * options.max_steps)), options.max_steps};
+  auto save_checkpoint = [&](int64_t step, int64_t tokens) {
+    checkpoint::TrainingProgress now{step, sampler.consumed_samples(), tokens,
+                                     objective.uses_tau() ? objective.tau : kNaN,
+                                     nlohmann::json::parse(options.to_json()), state->layout().to_string()};
+    checkpointer.save(options.save_dir, now, model.parameters(), optimizer);
+    if (leader) std::cout << "megasft: saved step " << step << " to " << options.save_dir << std::endl;
+  };
 
   TrainSummary summary;
   summary.tau = objective.uses_tau() ? objective.tau : kNaN;
   summary.metrics_path = metrics.path();
-  int64_t tokens_seen = 0;
+  int64_t tokens_seen = progress.tokens_seen;
   double pipeline_compute_s = 0, pipeline_total_s = 0;
   const auto loop_start = Clock::now();
+  const int64_t first_step = progress.step + 1;
+  summary.first_step = first_step;
 
-  for (int64_t step = 1; step <= options.max_steps; ++step) {
+  for (int64_t step = first_step; step <= options.max_steps; ++step) {
     NvtxRange step_range("train_step");
     const auto step_start = Clock::now();
     std::vector<data::Batch> batches;
@@ -143,7 +170,7 @@ TrainSummary run_sft(const TrainOptions& options, const std::shared_ptr<parallel
       return head.loss;
     };
     const auto timings = parallel::run_one_f_one_b(pipeline_step, state->pipeline());
-    if (step > 1) {  // step 1 warms up allocators and caches
+    if (step > first_step) {  // the first step warms up allocators and caches
       pipeline_compute_s += timings.compute_s;
       pipeline_total_s += timings.total_s;
     }
@@ -179,14 +206,22 @@ TrainSummary run_sft(const TrainOptions& options, const std::shared_ptr<parallel
       record["elapsed_s"] = elapsed;
       metrics.log(record);
 
-      if (step == 1) summary.first_loss = record["loss"].get<double>();
+      if (step == first_step) summary.first_loss = record["loss"].get<double>();
       summary.last_loss = record["loss"].get<double>();
       summary.last_mask_rate = record["mask_rate"].is_null() ? kNaN : record["mask_rate"].get<double>();
       summary.steps = step;
-      if (leader && (step % options.log_interval == 0 || step == 1 || step == options.max_steps)) {
-        const double eta = elapsed / step * (options.max_steps - step);
+      if (leader && (step % options.log_interval == 0 || step == first_step || step == options.max_steps)) {
+        const double eta = elapsed / (step - first_step + 1) * (options.max_steps - step);
         std::cout << format_progress_line(record, options.max_steps, eta) << std::endl;
       }
+    }
+    const bool interval_due = options.save_interval > 0 && step % options.save_interval == 0;
+    const bool exiting = options.exit_interval > 0 && step % options.exit_interval == 0 && step < options.max_steps;
+    if (!options.save_dir.empty() && (interval_due || exiting || step == options.max_steps))
+      save_checkpoint(step, tokens_seen);
+    if (exiting) {
+      if (leader) std::cout << "megasft: stopping after step " << step << " (--exit-interval)" << std::endl;
+      break;
     }
   }
   summary.elapsed_s = std::chrono::duration<double>(Clock::now() - start_time).count();

@@ -11,7 +11,8 @@
 namespace megasft::train {
 
 struct TrainSummary {
-  int64_t steps = 0;
+  int64_t steps = 0;       // the last step taken (0: none)
+  int64_t first_step = 1;  // the first step of this run (after a resume, the checkpoint's + 1)
   double first_loss = 0;
   double last_loss = 0;
   double tau = 0;             // NaN when the objective has none

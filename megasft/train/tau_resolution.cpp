@@ -20,12 +20,18 @@ nlohmann::json describe(const objectives::TauCalibration& c, const std::string& 
 
 objectives::ObjectiveOptions resolve_tau(const TrainOptions& options, const model::LlamaModel& model,
                                          const parallel::CommunicatorPtr& pipeline, bool leader,
-                                         nlohmann::json& record) {
+                                         nlohmann::json& record, double checkpoint_tau) {
   objectives::ObjectiveOptions objective = options.objective;
   if (!objective.uses_tau()) return objective;
   if (std::isfinite(objective.tau)) {
     record = {{"tau", objective.tau}, {"source", "--tau"}};
     if (leader) std::cout << "megasft: tau = " << objective.tau << " (given)" << std::endl;
+    return objective;
+  }
+  if (std::isfinite(checkpoint_tau)) {
+    objective.tau = checkpoint_tau;
+    record = {{"tau", objective.tau}, {"source", "checkpoint"}};
+    if (leader) std::cout << "megasft: tau = " << objective.tau << " (from the checkpoint)" << std::endl;
     return objective;
   }
 

@@ -39,6 +39,14 @@ po::options_description describe(TrainOptions& o, const objectives::ObjectivePro
        "sequences per micro-batch per data-parallel rank")
       ("global-batch-size", po::value(&o.global_batch_size)->default_value(o.global_batch_size),
        "sequences per step over all data-parallel ranks (0: one micro-batch per rank)")
+      ("save", po::value(&o.save_dir), "checkpoint root to save to")
+      ("save-interval", po::value(&o.save_interval)->default_value(o.save_interval),
+       "save every N steps (0: only at the end); the last step is always saved")
+      ("keep", po::value(&o.keep)->default_value(o.keep), "completed checkpoints to keep under --save")
+      ("load", po::value(&o.load_dir), "checkpoint to start from: a root (its latest) or an iter_N directory")
+      ("resume", po::bool_switch(&o.resume), "continue from --save's newest good checkpoint when there is one")
+      ("exit-interval", po::value(&o.exit_interval)->default_value(o.exit_interval),
+       "stop once the step is a multiple of N, after saving (Megatron's --exit-interval); 0: never")
       ("loss-chunk-tokens", po::value(&o.loss_chunk_tokens)->default_value(o.loss_chunk_tokens),
        "tokens per chunk of the fused LM head + objective (bounds its memory)")
       ("log-interval", po::value(&o.log_interval)->default_value(o.log_interval), "steps between progress lines")
@@ -146,6 +154,10 @@ TrainOptions TrainOptions::parse(const std::vector<std::string>& args, Purpose p
     MEGASFT_CHECK(!o.calibration_data.empty(), "--data is required (held-out HDF5 token dataset)");
   check_positive(o.loss_chunk_tokens, "loss-chunk-tokens");
   check_positive(o.grad_bucket_mb, "grad-bucket-mb");
+  MEGASFT_CHECK(o.save_interval >= 0, "--save-interval must be >= 0, got ", o.save_interval);
+  MEGASFT_CHECK(o.exit_interval >= 0, "--exit-interval must be >= 0, got ", o.exit_interval);
+  MEGASFT_CHECK(o.keep >= 1, "--keep must be at least 1, got ", o.keep);
+  MEGASFT_CHECK(!o.resume || !o.save_dir.empty(), "--resume needs --save (the checkpoint root to resume from)");
   MEGASFT_CHECK(o.tp >= 1, "--tp must be at least 1, got ", o.tp);
   check_positive(o.max_steps, "max-steps");
   check_positive(o.micro_batch_size, "micro-batch-size");
@@ -198,6 +210,8 @@ std::string TrainOptions::to_json() const {
                     {"sed_lambda", objective.sed_lambda}, {"sed_ratio", objective.sed_ratio},
                     {"gem_beta", objective.gem_beta}, {"gem_h", objectives::gem_h_name(objective.gem_h)}};
   j["loss_chunk_tokens"] = loss_chunk_tokens;
+  j["checkpoint"] = {{"save", save_dir}, {"save_interval", save_interval}, {"keep", keep}, {"load", load_dir},
+                     {"resume", resume}};
   j["model"] = {{"vocab_size", model.vocab_size}, {"hidden_size", model.hidden_size},
                 {"intermediate_size", model.intermediate_size}, {"num_layers", model.num_layers},
                 {"num_attention_heads", model.num_attention_heads},

@@ -44,6 +44,14 @@ struct TrainOptions {
   bool use_distributed_optimizer = true;  // ZeRO-1: master weights and moments sharded over DP
   double grad_bucket_mb = 32;             // gradient-reduction bucket size
 
+  // Checkpoints (megasft/checkpoint/distributed_checkpoint.h)
+  std::string save_dir;        // --save: checkpoint root; empty = no checkpoints
+  int64_t save_interval = 0;   // save every N steps (and at the end); 0 = only at the end
+  int keep = 3;                // completed checkpoints kept under --save
+  std::string load_dir;        // --load: a root (its latest) or one iter_N directory
+  bool resume = false;         // --resume: continue from --save's latest good checkpoint, if any
+  int64_t exit_interval = 0;   // stop (after saving) once the step is a multiple of this; 0 = never
+
   int64_t loss_chunk_tokens = 1024;  // tokens per chunk of the fused LM head + objective
   int64_t log_interval = 10;  // progress line every N steps (metrics.jsonl gets every step)
   double dist_timeout_s = 300;
