@@ -66,6 +66,12 @@ class GlooCommunicator final : public Communicator {
   }
 
   void all_reduce(at::Tensor& tensor, ReduceOp op) override {
+    if (needs_float_transport(tensor)) {  // bf16 sums are taken in fp32, then rounded once
+      auto wide = tensor.to(at::kFloat);
+      all_reduce(wide, op);
+      tensor.copy_(wide);
+      return;
+    }
     c10d::AllreduceOptions options;
     options.reduceOp = op == ReduceOp::kSum ? c10d::ReduceOp::SUM : c10d::ReduceOp::MAX;
     options.timeout = timeout_;
@@ -75,6 +81,7 @@ class GlooCommunicator final : public Communicator {
   }
 
   at::Tensor all_gather(const at::Tensor& tensor) override {
+    if (needs_float_transport(tensor)) return all_gather(tensor.to(at::kFloat)).to(tensor.scalar_type());
     std::vector<at::Tensor> inputs{tensor.contiguous()};
     std::vector<std::vector<at::Tensor>> outputs(1);
     for (int i = 0; i < size(); ++i) outputs[0].push_back(at::empty_like(inputs[0]));
@@ -96,6 +103,12 @@ class GlooCommunicator final : public Communicator {
   }
 
   void broadcast(at::Tensor& tensor, int group_root) override {
+    if (needs_float_transport(tensor)) {
+      auto wide = tensor.to(at::kFloat);
+      broadcast(wide, group_root);
+      tensor.copy_(wide);
+      return;
+    }
     c10d::BroadcastOptions options;
     options.rootRank = group_root;
     options.timeout = timeout_;
@@ -129,6 +142,12 @@ class GlooCommunicator final : public Communicator {
 
  private:
   static at::Tensor contiguous_in_place(at::Tensor& t) { return t.is_contiguous() ? t : t.contiguous(); }
+
+  // LibTorch 1.13's Gloo collectives reject bf16 and fp16 ("Invalid scalar type"); point-to-point
+  // sends move raw bytes and need no conversion.
+  static bool needs_float_transport(const at::Tensor& t) {
+    return t.scalar_type() == at::kBFloat16 || t.scalar_type() == at::kHalf;
+  }
 
   static std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
