@@ -1,17 +1,9 @@
-// AdamW with bias correction (Loshchilov & Hutter), updating the parameters in place without autograd.
+// AdamW with bias correction (Loshchilov & Hutter), in place without autograd.
 #include "megasft/optim/adamw.h"
 
 #include <cmath>
 
 namespace megasft::optim {
-
-AdamW::AdamW(parallel::ParameterList parameters, AdamWOptions options)
-    : parameters_(std::move(parameters)), options_(options) {
-  for (const auto& p : parameters_) {
-    exp_avg_.push_back(at::zeros_like(p.value, at::kFloat));
-    exp_avg_sq_.push_back(at::zeros_like(p.value, at::kFloat));
-  }
-}
 
 void adam_update_(at::Tensor& value, const at::Tensor& grad, at::Tensor& exp_avg, at::Tensor& exp_avg_sq,
                   double lr, int64_t step, const AdamWOptions& options) {
@@ -21,23 +13,6 @@ void adam_update_(at::Tensor& value, const at::Tensor& grad, at::Tensor& exp_avg
   exp_avg_sq.mul_(options.beta2).addcmul_(grad, grad, 1.0 - options.beta2);
   auto denom = (exp_avg_sq / correction2).sqrt_().add_(options.eps);
   value.addcdiv_(exp_avg, denom, -lr / correction1);
-}
-
-void AdamW::step(double lr) {
-  at::NoGradGuard no_grad;
-  ++step_;
-  for (size_t i = 0; i < parameters_.size(); ++i) {
-    auto& value = parameters_[i].value;
-    auto grad = value.grad();
-    if (!grad.defined()) continue;
-    if (options_.weight_decay > 0 && value.dim() >= 2) value.mul_(1.0 - lr * options_.weight_decay);
-    adam_update_(value, grad, exp_avg_[i], exp_avg_sq_[i], lr, step_, options_);
-  }
-}
-
-void AdamW::zero_grad() {
-  for (auto& p : parameters_)
-    if (p.value.grad().defined()) p.value.mutable_grad().zero_();
 }
 
 double clip_grad_norm(const parallel::ParameterList& parameters, double max_norm,

@@ -1,4 +1,4 @@
-// AdamW over the model's parameter shards, with fp32 moments, and the global gradient-norm clip.
+// The AdamW update rule shared by the optimizers, and the global gradient norm of a model's shards.
 // Decoupled weight decay applies to matrices only (not to norms and biases), as in Megatron.
 #pragma once
 
@@ -18,26 +18,12 @@ struct AdamWOptions {
   double weight_decay = 0.0;
 };
 
-class AdamW {
- public:
-  AdamW(parallel::ParameterList parameters, AdamWOptions options);
-  void step(double lr);  // one update from the current .grad of every parameter
-  void zero_grad();
-  int64_t steps_taken() const { return step_; }
-
- private:
-  parallel::ParameterList parameters_;
-  AdamWOptions options_;
-  std::vector<at::Tensor> exp_avg_, exp_avg_sq_;
-  int64_t step_ = 0;
-};
-
 // The Adam moment update and step on one tensor (bias-corrected; decoupled decay applied by the caller
-// before it). Shared by AdamW and the distributed optimizer so both are the same arithmetic.
+// before it). The distributed optimizer applies it to its fp32 master shards.
 void adam_update_(at::Tensor& value, const at::Tensor& grad, at::Tensor& exp_avg, at::Tensor& exp_avg_sq,
                   double lr, int64_t step, const AdamWOptions& options);
 
-// L2 norm of all gradients of the model, each element counted once: TP-sharded parameters contribute
+// L2 norm of the .grad of a model's shards (what tests check the optimizer's norm against), each element counted once: TP-sharded parameters contribute
 // from every TP rank (all-reduced), replicated ones from this rank only. Scales the gradients in place
 // when the norm exceeds max_norm (> 0). Returns the norm before clipping.
 double clip_grad_norm(const parallel::ParameterList& parameters, double max_norm,

@@ -1,5 +1,5 @@
-// AdamW steps against a hand-written float64 AdamW (bias-corrected moments, decoupled weight decay on
-// matrices only), and clip_grad_norm against the directly computed L2 norm of all gradients.
+// The distributed optimizer on one process against a hand-written float64 AdamW (bias-corrected moments,
+// decoupled weight decay on matrices only), and its global-norm clipping against the direct L2 norm.
 #include <ATen/ATen.h>
 #include <ATen/CPUGeneratorImpl.h>
 #include <gtest/gtest.h>
@@ -7,7 +7,8 @@
 #include <cmath>
 #include <vector>
 
-#include "megasft/optim/adamw.h"
+#include "megasft/optim/distributed_optimizer.h"
+#include "parallel/parallel_state.h"
 #include "parallel/communicator.h"
 #include "tests/support/tensor_compare.h"
 
@@ -52,16 +53,18 @@ TEST(AdamW, ThreeStepsMatchFloat64Reference) {
     reference[i].m = at::zeros_like(reference[i].p);
     reference[i].v = at::zeros_like(reference[i].p);
   }
-  AdamW adam(params, options);
+  auto state = parallel::ParallelState::single_process();
+  DistributedOptimizer adam(params, *state, {options});
   const std::vector<double> lrs = {1e-2, 5e-3, 2e-2};
   for (int step = 0; step < 3; ++step) {
-    adam.zero_grad();
     for (int i = 0; i < 2; ++i) {
       auto g = (at::randn(params[i].value.sizes(), gen, at::kDouble) * (step + 1)).to(at::kFloat);
       params[i].value.mutable_grad() = g;
       reference[i].step(g.to(at::kDouble), lrs[step], options, /*decay=*/params[i].value.dim() >= 2);
     }
-    adam.step(lrs[step]);
+    adam.accumulate_gradients();
+    EXPECT_FALSE(params[0].value.grad().defined()) << "gradients move into the fp32 accumulators";
+    adam.step(lrs[step], /*max_norm=*/0);
     for (int i = 0; i < 2; ++i)
       EXPECT_EQ(mismatch(params[i].name + " after step " + std::to_string(step + 1), params[i].value,
                          reference[i].p, 1e-6, 1e-7),
@@ -71,36 +74,41 @@ TEST(AdamW, ThreeStepsMatchFloat64Reference) {
   EXPECT_TRUE(params[2].value.equal(untouched)) << "a parameter without gradient must not move";
 }
 
-TEST(ClipGradNorm, NormOfAllGradientsAndScaling) {
+// The returned norm is the L2 norm of every gradient; above max_norm the update is the one of the
+// gradients scaled by max_norm / norm.
+TEST(DistributedOptimizerClip, NormOfAllGradientsAndScaling) {
   auto gen = at::make_generator<at::CPUGeneratorImpl>(12);
-  parallel::ParameterList params = {make_param("a", at::randn({6, 4}, gen, at::kDouble), 0),
-                                    make_param("b", at::randn({4}, gen, at::kDouble), -1),
-                                    make_param("c", at::randn({3, 2}, gen, at::kDouble), 1)};
-  std::vector<at::Tensor> grads;
-  for (auto& p : params) {
-    grads.push_back(at::randn(p.value.sizes(), gen, at::kDouble).to(at::kFloat));
-    p.value.mutable_grad() = grads.back().clone();
+  const AdamWOptions options{0.9, 0.95, 1e-8, 0.0};
+  auto state = parallel::ParallelState::single_process();
+  for (double limit_factor : {2.0, 0.25}) {
+    parallel::ParameterList params = {make_param("a", at::randn({6, 4}, gen, at::kDouble), 0),
+                                      make_param("b", at::randn({4}, gen, at::kDouble), -1),
+                                      make_param("c", at::randn({3, 2}, gen, at::kDouble), 1)};
+    std::vector<at::Tensor> grads;
+    double squares = 0;
+    for (auto& p : params) {
+      grads.push_back(at::randn(p.value.sizes(), gen, at::kDouble).to(at::kFloat));
+      p.value.mutable_grad() = grads.back().clone();
+      squares += grads.back().to(at::kDouble).pow(2).sum().item<double>();
+    }
+    const double norm = std::sqrt(squares), max_norm = norm * limit_factor;
+    const double scale = limit_factor < 1 ? max_norm / norm : 1.0;
+    std::vector<DoubleAdamW> reference(params.size());
+    for (size_t i = 0; i < params.size(); ++i) {
+      reference[i].p = params[i].value.detach().to(at::kDouble);
+      reference[i].m = at::zeros_like(reference[i].p);
+      reference[i].v = at::zeros_like(reference[i].p);
+    }
+    DistributedOptimizer adam(params, *state, {options});
+    adam.accumulate_gradients();
+    EXPECT_NEAR(adam.step(1e-2, max_norm), norm, 1e-9 * norm);
+    for (size_t i = 0; i < params.size(); ++i) {
+      reference[i].step(grads[i].to(at::kDouble) * scale, 1e-2, options, false);
+      EXPECT_EQ(mismatch("update of " + params[i].name + " with limit x" + std::to_string(limit_factor),
+                         params[i].value, reference[i].p, 1e-6, 1e-7),
+                "");
+    }
   }
-  double squares = 0;
-  for (const auto& g : grads) squares += g.to(at::kDouble).pow(2).sum().item<double>();
-  const double norm = std::sqrt(squares);
-  auto tp = parallel::make_single_rank_communicator("tp", 0);
-
-  // A limit above the norm: reported, nothing scaled.
-  EXPECT_NEAR(clip_grad_norm(params, norm * 2, tp), norm, 1e-12 * norm);
-  for (size_t i = 0; i < params.size(); ++i) EXPECT_TRUE(params[i].value.grad().equal(grads[i]));
-
-  // A limit below: the gradients are scaled by max_norm / norm, so their new norm is max_norm.
-  const double max_norm = norm / 4;
-  EXPECT_NEAR(clip_grad_norm(params, max_norm, tp), norm, 1e-12 * norm);
-  double clipped = 0;
-  for (size_t i = 0; i < params.size(); ++i) {
-    EXPECT_EQ(mismatch("clipped " + params[i].name, params[i].value.grad(),
-                       grads[i].to(at::kDouble) * (max_norm / norm), 1e-6, 1e-8),
-              "");
-    clipped += params[i].value.grad().to(at::kDouble).pow(2).sum().item<double>();
-  }
-  EXPECT_NEAR(std::sqrt(clipped), max_norm, 1e-5 * max_norm);
 }
 
 }  // namespace
