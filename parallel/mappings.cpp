@@ -1,5 +1,5 @@
-// Custom autograd functions for the four tensor-parallel mappings. With one rank each is the identity
-// and no autograd node is recorded.
+// The tensor- and sequence-parallel mappings as custom autograd functions: one template, instantiated
+// with each mapping's forward collective and its conjugate for the gradient.
 #include "parallel/mappings.h"
 
 #include <torch/csrc/autograd/custom_function.h>
@@ -53,113 +53,57 @@ at::Tensor reduce_scatter_sequence(const at::Tensor& x, const CommunicatorPtr& g
   return group->reduce_scatter(seq_first).transpose(0, kSequenceDim).contiguous();
 }
 
-struct ScatterToSequence : torch::autograd::Function<ScatterToSequence> {
+at::Tensor identity(const at::Tensor& x, const CommunicatorPtr&) { return x.view_as(x); }
+
+// One conjugate pair: Forward on the way in, Backward on the gradient, both on the saved group.
+using Collective = at::Tensor (*)(const at::Tensor&, const CommunicatorPtr&);
+template <Collective Forward, Collective Backward>
+struct RegionMapping : torch::autograd::Function<RegionMapping<Forward, Backward>> {
   static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, at::IValue group) {
     ctx->saved_data["group"] = group;
-    return split_sequence(x, Communicator::from_ivalue(group));
+    return Forward(x, Communicator::from_ivalue(group));
   }
   static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    return {gather_sequence(grads[0], Communicator::from_ivalue(ctx->saved_data["group"])), at::Tensor()};
+    return {Backward(grads[0], Communicator::from_ivalue(ctx->saved_data["group"])), at::Tensor()};
   }
 };
 
-struct GatherFromSequence : torch::autograd::Function<GatherFromSequence> {
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, at::IValue group) {
-    ctx->saved_data["group"] = group;
-    return gather_sequence(x, Communicator::from_ivalue(group));
-  }
-  static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    return {reduce_scatter_sequence(grads[0], Communicator::from_ivalue(ctx->saved_data["group"])), at::Tensor()};
-  }
-};
+using CopyToRegion = RegionMapping<identity, all_reduce_sum>;
+using ReduceFromRegion = RegionMapping<all_reduce_sum, identity>;
+using ScatterToRegion = RegionMapping<split_last_dim, gather_last_dim>;
+using GatherFromRegion = RegionMapping<gather_last_dim, split_last_dim>;
+using ScatterToSequence = RegionMapping<split_sequence, gather_sequence>;
+using GatherFromSequence = RegionMapping<gather_sequence, reduce_scatter_sequence>;
+using ReduceScatterToSequence = RegionMapping<reduce_scatter_sequence, gather_sequence>;
 
-struct ReduceScatterToSequence : torch::autograd::Function<ReduceScatterToSequence> {
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, at::IValue group) {
-    ctx->saved_data["group"] = group;
-    return reduce_scatter_sequence(x, Communicator::from_ivalue(group));
-  }
-  static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    return {gather_sequence(grads[0], Communicator::from_ivalue(ctx->saved_data["group"])), at::Tensor()};
-  }
-};
-
-struct CopyToRegion : torch::autograd::Function<CopyToRegion> {
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, at::IValue group) {
-    ctx->saved_data["group"] = group;
-    return x.view_as(x);
-  }
-  static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    auto group = Communicator::from_ivalue(ctx->saved_data["group"]);
-    return {all_reduce_sum(grads[0], group), at::Tensor()};
-  }
-};
-
-struct ReduceFromRegion : torch::autograd::Function<ReduceFromRegion> {
-  static at::Tensor forward(AutogradContext*, const at::Tensor& x, at::IValue group) {
-    return all_reduce_sum(x, Communicator::from_ivalue(group));
-  }
-  static variable_list backward(AutogradContext*, variable_list grads) {
-    return {grads[0], at::Tensor()};
-  }
-};
-
-struct ScatterToRegion : torch::autograd::Function<ScatterToRegion> {
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, at::IValue group) {
-    ctx->saved_data["group"] = group;
-    return split_last_dim(x, Communicator::from_ivalue(group));
-  }
-  static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    auto group = Communicator::from_ivalue(ctx->saved_data["group"]);
-    return {gather_last_dim(grads[0], group), at::Tensor()};
-  }
-};
-
-struct GatherFromRegion : torch::autograd::Function<GatherFromRegion> {
-  static at::Tensor forward(AutogradContext* ctx, const at::Tensor& x, at::IValue group) {
-    ctx->saved_data["group"] = group;
-    return gather_last_dim(x, Communicator::from_ivalue(group));
-  }
-  static variable_list backward(AutogradContext* ctx, variable_list grads) {
-    auto group = Communicator::from_ivalue(ctx->saved_data["group"]);
-    return {split_last_dim(grads[0], group), at::Tensor()};
-  }
-};
+// With one rank every mapping is the identity and no autograd node is recorded.
+template <typename Mapping>
+at::Tensor apply(const at::Tensor& input, const CommunicatorPtr& group) {
+  return group->size() == 1 ? input : Mapping::apply(input, group->to_ivalue());
+}
 
 }  // namespace
 
 at::Tensor copy_to_tensor_parallel_region(const at::Tensor& input, const CommunicatorPtr& group) {
-  if (group->size() == 1) return input;
-  return CopyToRegion::apply(input, group->to_ivalue());
+  return apply<CopyToRegion>(input, group);
 }
-
 at::Tensor reduce_from_tensor_parallel_region(const at::Tensor& input, const CommunicatorPtr& group) {
-  if (group->size() == 1) return input;
-  return ReduceFromRegion::apply(input, group->to_ivalue());
+  return apply<ReduceFromRegion>(input, group);
 }
-
 at::Tensor scatter_to_tensor_parallel_region(const at::Tensor& input, const CommunicatorPtr& group) {
-  if (group->size() == 1) return input;
-  return ScatterToRegion::apply(input, group->to_ivalue());
+  return apply<ScatterToRegion>(input, group);
 }
-
 at::Tensor gather_from_tensor_parallel_region(const at::Tensor& input, const CommunicatorPtr& group) {
-  if (group->size() == 1) return input;
-  return GatherFromRegion::apply(input, group->to_ivalue());
+  return apply<GatherFromRegion>(input, group);
 }
-
 at::Tensor scatter_to_sequence_parallel_region(const at::Tensor& input, const CommunicatorPtr& group) {
-  if (group->size() == 1) return input;
-  return ScatterToSequence::apply(input, group->to_ivalue());
+  return apply<ScatterToSequence>(input, group);
 }
-
 at::Tensor gather_from_sequence_parallel_region(const at::Tensor& input, const CommunicatorPtr& group) {
-  if (group->size() == 1) return input;
-  return GatherFromSequence::apply(input, group->to_ivalue());
+  return apply<GatherFromSequence>(input, group);
 }
-
 at::Tensor reduce_scatter_to_sequence_parallel_region(const at::Tensor& input, const CommunicatorPtr& group) {
-  if (group->size() == 1) return input;
-  return ReduceScatterToSequence::apply(input, group->to_ivalue());
+  return apply<ReduceScatterToSequence>(input, group);
 }
 
 }  // namespace megasft::parallel
