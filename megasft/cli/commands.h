@@ -13,5 +13,7 @@ int train_command(const Args& args);           // SFT under any tensor-parallel 
 int calibrate_command(const Args& args);       // SED-SFT tau from held-out data
 int probe_objective_command(const Args& args);  // an objective on dumped logits, any TP size
 int make_demo_data_command(const Args& args);  // the demo arithmetic dataset, as HDF5
+int tokenize_command(const Args& args);        // tokenizer.json encode/decode filter
+int preprocess_command(const Args& args);      // chat JSONL -> chat template -> HDF5 tokens
 
 }  // namespace megasft::cli

@@ -16,7 +16,9 @@ void print_usage() {
                "  train            supervised fine-tuning (ce, sed, sed-nomask, gem, dft) under tensor parallelism\n"
                "  calibrate        SED-SFT's tau from held-out data, written where train picks it up\n"
                "  probe-objective  an objective's loss, statistics and gradient on logits dumped to HDF5\n"
-               "  make-demo-data   generate the demo arithmetic dataset as HDF5\n\n"
+               "  make-demo-data   generate the demo arithmetic dataset as HDF5\n"
+               "  tokenize         encode text to ids (or --decode) with a tokenizer.json\n"
+               "  preprocess       chat JSONL -> Llama 3 / Qwen2.5 template -> HDF5 tokens\n\n"
                "Run `megasft <command> --help` for the options of a command.\n";
 }
 
@@ -29,6 +31,8 @@ int main(int argc, char** argv) {
       {"calibrate", megasft::cli::calibrate_command},
       {"probe-objective", megasft::cli::probe_objective_command},
       {"make-demo-data", megasft::cli::make_demo_data_command},
+      {"tokenize", megasft::cli::tokenize_command},
+      {"preprocess", megasft::cli::preprocess_command},
   };
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     print_usage();

@@ -38,6 +38,24 @@ void validate(const TokenizedSamples& s, const std::string& where) {
                     " at position ", k - s.offsets[i], " must be 0 or 1");
     }
   }
+  if (s.position_ids.empty()) return;
+  MEGASFT_CHECK(s.position_ids.size() == s.tokens.size(), where, ": /position_ids has ",
+                s.position_ids.size(), " entries but /tokens has ", n);
+  for (size_t i = 0; i + 1 < s.offsets.size(); ++i) {
+    for (int64_t k = s.offsets[i]; k < s.offsets[i + 1]; ++k) {
+      const int32_t p = s.position_ids[static_cast<size_t>(k)];
+      const bool first = k == s.offsets[i];
+      const bool ok =
+          first ? p == 0 : (p == 0 || p == s.position_ids[static_cast<size_t>(k - 1)] + 1);
+      MEGASFT_CHECK(ok, where, ": /position_ids[", k, "] = ", p, " in row ", i, " at position ",
+                    k - s.offsets[i],
+                    first ? " must be 0 (a row starts a sample)"
+                          : " must be 0 (a new sample) or the previous id + 1");
+      MEGASFT_CHECK(p != 0 || s.loss_mask[static_cast<size_t>(k)] == 0, where, ": /loss_mask[", k,
+                    "] is 1 at the start of a packed sample (row ", i,
+                    "): its target would be predicted from the previous sample");
+    }
+  }
 }
 
 std::string describe_type(hid_t type) {
@@ -177,6 +195,10 @@ void write_file(const std::string& path, const TokenizedSamples& s) {
                 s.loss_mask.size());
   write_dataset(file.get(), path, "/offsets", H5T_STD_I64LE, H5T_NATIVE_INT64, s.offsets.data(),
                 s.offsets.size());
+  if (!s.position_ids.empty()) {
+    write_dataset(file.get(), path, "/position_ids", H5T_STD_I32LE, H5T_NATIVE_INT32,
+                  s.position_ids.data(), s.position_ids.size());
+  }
   write_string_attribute(file.get(), path, "format", kTokenFormatName);
   const int version = static_cast<int>(kTokenFormatVersion);
   write_scalar_attribute(file.get(), path, "format_version", H5T_STD_I32LE, H5T_NATIVE_INT,
@@ -253,6 +275,11 @@ TokenDataset TokenDataset::open(const std::string& path) {
   s.loss_mask =
       read_dataset<uint8_t>(f, path, "/loss_mask", H5T_NATIVE_UINT8, H5T_SGN_NONE, "uint8");
   s.offsets = read_dataset<int64_t>(f, path, "/offsets", H5T_NATIVE_INT64, H5T_SGN_2, "int64");
+  if (h5_check(H5Lexists(f, "/position_ids", H5P_DEFAULT), path, "/position_ids",
+               "look up dataset") > 0) {
+    s.position_ids =
+        read_dataset<int32_t>(f, path, "/position_ids", H5T_NATIVE_INT32, H5T_SGN_2, "int32");
+  }
   validate(s, "dataset file '" + path + "'");
 
   TokenDataset data;
@@ -260,6 +287,7 @@ TokenDataset TokenDataset::open(const std::string& path) {
   data.tokens_ = std::move(s.tokens);
   data.loss_mask_ = std::move(s.loss_mask);
   data.offsets_ = std::move(s.offsets);
+  data.position_ids_ = std::move(s.position_ids);
   data.vocab_size_ = s.vocab_size;
   data.tokenizer_ = std::move(s.tokenizer);
   return data;
@@ -280,6 +308,13 @@ std::span<const uint8_t> TokenDataset::loss_mask(int64_t i) const {
   check_index(i);
   const auto begin = static_cast<size_t>(offsets_[i]);
   return {loss_mask_.data() + begin, static_cast<size_t>(offsets_[i + 1] - offsets_[i])};
+}
+
+std::span<const int32_t> TokenDataset::position_ids(int64_t i) const {
+  check_index(i);
+  if (position_ids_.empty()) return {};
+  const auto begin = static_cast<size_t>(offsets_[i]);
+  return {position_ids_.data() + begin, static_cast<size_t>(offsets_[i + 1] - offsets_[i])};
 }
 
 }  // namespace megasft::data

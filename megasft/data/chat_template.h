@@ -1,0 +1,86 @@
+// Chat templates for Llama 3 and Qwen2.5 (ChatML): the text Hugging Face's
+// apply_chat_template(messages, add_generation_prompt=False) renders, tokenized, with a loss mask
+// that covers each assistant turn's content and its end-of-turn token and nothing else.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "megasft/data/bpe_tokenizer.h"
+
+namespace megasft::data {
+
+// llama3: Meta-Llama-3-8B-Instruct's template (also what Llama 3.1/3.2 render minus their
+//   "Cutting Knowledge Date / Today Date" system lines, which megasft does not emit):
+//     <|begin_of_text|>  then per message
+//     <|start_header_id|>{role}<|end_header_id|>\n\n{content | trim}<|eot_id|>
+// qwen2: Qwen2.5-Instruct's ChatML template (no tools):
+//     <|im_start|>system\n{system}<|im_end|>\n  then per other message
+//     <|im_start|>{role}\n{content}<|im_end|>\n
+//   with "You are Qwen, created by Alibaba Cloud. You are a helpful assistant." as {system} when
+//   the conversation has no system message of its own and no --system-prompt is given.
+//
+// Loss mask (1 = the token is a prediction target), per assistant turn:
+//   llama3: the content tokens and <|eot_id|>; not <|start_header_id|>, "assistant",
+//           <|end_header_id|> nor the "\n\n" after it.
+//   qwen2:  the content tokens and <|im_end|>; not <|im_start|>, "assistant\n", nor the "\n"
+//           after <|im_end|>.
+// Every other token (BOS, system and user turns) is 0. A token that straddles the header and the
+// content (only possible for qwen2 when the content starts with a newline: "\n" + "\n..." merge)
+// counts as content, so the mask covers every byte of the answer.
+enum class ChatTemplateKind { kLlama3, kQwen2 };
+
+inline constexpr const char* kQwen25DefaultSystemPrompt =
+    "You are Qwen, created by Alibaba Cloud. You are a helpful assistant.";
+
+// "llama3" or "qwen2"; anything else throws naming the accepted values.
+ChatTemplateKind parse_chat_template_kind(std::string_view name);
+
+struct ChatMessage {
+  std::string role;  // system, user or assistant
+  std::string content;
+};
+
+struct TokenizedChat {
+  std::vector<int32_t> tokens;
+  std::vector<uint8_t> loss_mask;  // one per token
+};
+
+class ChatTemplate {
+ public:
+  // `system_prompt` is used for conversations that do not start with a system message (a row's
+  // own system message wins). Throws if the tokenizer lacks the template's special tokens.
+  ChatTemplate(ChatTemplateKind kind, const BpeTokenizer& tokenizer,
+               std::optional<std::string> system_prompt = std::nullopt);
+
+  // The template's text. Throws megasft::Error for an empty conversation or a role other than
+  // system, user, assistant (naming the message index).
+  std::string render(const std::vector<ChatMessage>& messages) const;
+  // Token ids equal to tokenizer.encode(render(messages)), plus the loss mask.
+  TokenizedChat encode(const std::vector<ChatMessage>& messages) const;
+
+  const BpeTokenizer& tokenizer() const { return tokenizer_; }
+
+ private:
+  // The rendered conversation as a sequence of template special tokens and text runs. A text run
+  // is a fixed ASCII `header` (never supervised) followed by message `body` text.
+  struct Item {
+    int32_t special = -1;  // a special token's id, or -1 for a text run
+    bool supervised = false;
+    std::string header;
+    std::string_view body;
+  };
+  std::vector<Item> items(const std::vector<ChatMessage>& messages) const;
+  int32_t special_id(const char* content) const;
+
+  ChatTemplateKind kind_;
+  BpeTokenizer tokenizer_;
+  std::optional<std::string> system_prompt_;
+  int32_t bos_ = -1, start_header_ = -1, end_header_ = -1, eot_ = -1;  // llama3
+  int32_t im_start_ = -1, im_end_ = -1;                                // qwen2
+};
+
+}  // namespace megasft::data
