@@ -14,7 +14,7 @@ Parameter make_parameter(std::string name, std::vector<int64_t> local_shape, int
                          std::vector<int64_t> full_shape) {
   Parameter p;
   p.name = std::move(name);
-  p.value = at::zeros(local_shape, at::kFloat).requires_grad_(true);
+  p.value = at::zeros(local_shape, at::TensorOptions(at::kFloat).device(parameter_device())).requires_grad_(true);
   p.partition_dim = partition_dim;
   p.full_shape = std::move(full_shape);
   return p;

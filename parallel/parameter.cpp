@@ -6,6 +6,15 @@
 #include "kernels/check.h"
 
 namespace megasft::parallel {
+namespace {
+thread_local at::Device current_parameter_device = at::kCPU;
+}  // namespace
+
+at::Device parameter_device() { return current_parameter_device; }
+ScopedParameterDevice::ScopedParameterDevice(at::Device device) : previous_(current_parameter_device) {
+  current_parameter_device = device;
+}
+ScopedParameterDevice::~ScopedParameterDevice() { current_parameter_device = previous_; }
 
 std::vector<int64_t> Parameter::logical_shape() const {
   std::vector<int64_t> shape = full_shape;

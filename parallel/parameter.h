@@ -36,6 +36,20 @@ struct Parameter {
 
 using ParameterList = std::vector<Parameter>;
 
+// The device new parameters are created on: CPU, unless a ScopedParameterDevice on this thread says
+// otherwise (`megasft plan --dry-run` builds a model on the meta device, which allocates nothing).
+at::Device parameter_device();
+class ScopedParameterDevice {
+ public:
+  explicit ScopedParameterDevice(at::Device device);
+  ~ScopedParameterDevice();
+  ScopedParameterDevice(const ScopedParameterDevice&) = delete;
+  ScopedParameterDevice& operator=(const ScopedParameterDevice&) = delete;
+
+ private:
+  at::Device previous_;
+};
+
 // One run of rows along the partition dimension: `length` rows at `local_offset` of this rank's
 // shard are rows `logical_offset...` of the logical tensor.
 struct ShardSlice {

@@ -3,6 +3,7 @@
 #include <iostream>
 #include <map>
 
+#include "megasft/checkpoint/hf_import.h"
 #include "megasft/cli/commands.h"
 #include "megasft/data/token_dataset.h"
 #include "megasft/model/llama_model.h"
@@ -38,7 +39,7 @@ int calibrate_command(const Args& args) {
                           model::PipelineStage::split(options.model.num_layers, state->pp_rank(),
                                                       state->layout().pp, options.pipeline_layers),
                           options.sequence_parallel);
-  model.initialize(static_cast<uint64_t>(options.seed));
+  checkpoint::load_initial_weights(model, options.model_dir, static_cast<uint64_t>(options.seed));
   auto heldout = data::TokenDataset::open(options.calibration_data);
   auto calibration = objectives::calibrate_tau(
       model, heldout, options.calibration_samples, options.calibration_positions, options.objective.top_k,

@@ -15,5 +15,7 @@ int probe_objective_command(const Args& args);  // an objective on dumped logits
 int make_demo_data_command(const Args& args);  // the demo arithmetic dataset, as HDF5
 int tokenize_command(const Args& args);        // tokenizer.json encode/decode filter
 int preprocess_command(const Args& args);      // chat JSONL -> chat template -> HDF5 tokens
+int convert_command(const Args& args);         // Hugging Face folder -> megasft model -> Hugging Face folder
+int stats_command(const Args& args);           // per-token target probability and top-k sums to HDF5
 
 }  // namespace megasft::cli

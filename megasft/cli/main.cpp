@@ -18,6 +18,8 @@ void print_usage() {
                "  probe-objective  an objective's loss, statistics and gradient on logits dumped to HDF5\n"
                "  make-demo-data   generate the demo arithmetic dataset as HDF5\n"
                "  tokenize         encode text to ids (or --decode) with a tokenizer.json\n"
+               "  convert          Hugging Face checkpoint -> megasft's sharded model -> Hugging Face folder\n"
+               "  stats            per-token target probability and top-k probability sums of a model on data\n"
                "  preprocess       chat JSONL -> Llama 3 / Qwen2.5 template -> HDF5 tokens\n\n"
                "Run `megasft <command> --help` for the options of a command.\n";
 }
@@ -33,6 +35,8 @@ int main(int argc, char** argv) {
       {"make-demo-data", megasft::cli::make_demo_data_command},
       {"tokenize", megasft::cli::tokenize_command},
       {"preprocess", megasft::cli::preprocess_command},
+      {"convert", megasft::cli::convert_command},
+      {"stats", megasft::cli::stats_command},
   };
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     print_usage();

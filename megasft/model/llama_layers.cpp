@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "kernels/check.h"
+#include "parallel/mappings.h"
 
 namespace megasft::model {
 
@@ -16,7 +17,7 @@ at::Tensor init_normal(at::Generator& gen, at::IntArrayRef shape, double std) {
 
 RMSNorm::RMSNorm(std::string name, int64_t hidden, double eps, bool sequence_parallel) : eps_(eps) {
   weight_.name = std::move(name);
-  weight_.value = at::ones({hidden}, at::kFloat).requires_grad_(true);
+  weight_.value = at::ones({hidden}, at::TensorOptions(at::kFloat).device(parallel::parameter_device())).requires_grad_(true);
   weight_.full_shape = {hidden};
   weight_.sequence_parallel = sequence_parallel;
 }
@@ -27,31 +28,15 @@ at::Tensor RMSNorm::forward(const at::Tensor& x) const {
   return (x32 * inv_rms).to(x.scalar_type()) * weight_.value;
 }
 
-// --- RotaryEmbedding --------------------------------------------------------------------------
-
-RotaryEmbedding::RotaryEmbedding(int64_t head_dim, double theta) {
-  auto exponents = at::arange(0, head_dim, 2, at::kDouble) / static_cast<double>(head_dim);
-  inv_freq_ = at::pow(theta, exponents).reciprocal().to(at::kFloat);
-}
-
-at::Tensor RotaryEmbedding::apply(const at::Tensor& x) const {
-  const int64_t seq = x.size(2), half = x.size(3) / 2;
-  auto positions = at::arange(seq, at::kFloat);
-  auto freqs = at::outer(positions, inv_freq_);       // [S, D/2]
-  auto angles = at::cat({freqs, freqs}, -1);          // [S, D]
-  auto cos = angles.cos().to(x.scalar_type()), sin = angles.sin().to(x.scalar_type());
-  auto x1 = x.narrow(-1, 0, half), x2 = x.narrow(-1, half, half);
-  auto rotated = at::cat({-x2, x1}, -1);
-  return x * cos + rotated * sin;
-}
-
 // --- Attention --------------------------------------------------------------------------------
 
 Attention::Attention(const std::string& prefix, const ModelConfig& c, const parallel::CommunicatorPtr& tp,
                      bool sequence_parallel)
-    : heads_local_(c.num_attention_heads / tp->size()),
-      kv_heads_local_(c.num_key_value_heads / tp->size()),
+    : tp_(tp),
+      heads_local_(c.num_attention_heads / tp->size()),
+      kv_heads_local_(c.replicates_kv_heads(tp->size()) ? 1 : c.num_key_value_heads / tp->size()),
       head_dim_(c.head_dim()),
+      shared_kv_head_(c.replicates_kv_heads(tp->size()) ? tp->rank() / (tp->size() / c.num_key_value_heads) : -1),
       qkv_proj_(prefix + ".qkv_proj", c.hidden_size,
                 {c.num_attention_heads * c.head_dim(), c.num_key_value_heads * c.head_dim(),
                  c.num_key_value_heads * c.head_dim()},
@@ -59,26 +44,39 @@ Attention::Attention(const std::string& prefix, const ModelConfig& c, const para
       o_proj_(prefix + ".o_proj", c.num_attention_heads * c.head_dim(), c.hidden_size, false, tp,
               sequence_parallel) {}
 
-at::Tensor Attention::forward(const at::Tensor& x, const RotaryEmbedding& rope) const {
+at::Tensor Attention::forward(const at::Tensor& x, const RotaryEmbedding& rope, const at::Tensor& position_ids) const {
   auto projected = qkv_proj_.forward(x);  // the whole sequence, also under sequence parallelism
   const int64_t batch = projected.size(0), seq = projected.size(1);
   auto qkv = projected.split_with_sizes(qkv_proj_.local_block_sizes(), -1);
   auto heads = [&](const at::Tensor& t, int64_t n) {  // [B,S,n*D] -> [B,n,S,D]
     return t.reshape({batch, seq, n, head_dim_}).transpose(1, 2);
   };
-  auto q = rope.apply(heads(qkv[0], heads_local_));
-  auto k = rope.apply(heads(qkv[1], kv_heads_local_));
-  auto v = heads(qkv[2], kv_heads_local_);
+  auto q = rope.apply(heads(qkv[0], heads_local_), position_ids);
+  auto k_rows = shared_kv_head_ >= 0 ? gather_shared_kv_head(qkv[1]) : qkv[1];
+  auto v_rows = shared_kv_head_ >= 0 ? gather_shared_kv_head(qkv[2]) : qkv[2];
+  auto k = rope.apply(heads(k_rows, kv_heads_local_), position_ids);
+  auto v = heads(v_rows, kv_heads_local_);
   if (kv_heads_local_ != heads_local_) {  // GQA: each KV head serves a contiguous group of queries
     const int64_t group = heads_local_ / kv_heads_local_;
     k = k.repeat_interleave(group, 1);
     v = v.repeat_interleave(group, 1);
   }
   auto scores = at::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(head_dim_));
-  auto future = at::ones({seq, seq}, at::kBool).triu(1);
+  auto future = at::ones({seq, seq}, at::kBool).triu(1);  // [S, S]
+  if (position_ids.defined()) {  // packed rows: [B, 1, S, S], also masking other conversations
+    auto conversation = position_ids.eq(0).cumsum(1);  // [B, S]
+    future = future.logical_or(conversation.unsqueeze(2).ne(conversation.unsqueeze(1))).unsqueeze(1);
+  }
   auto probs = at::softmax(scores.masked_fill(future, -std::numeric_limits<float>::infinity()), -1);
   auto context = at::matmul(probs, v).transpose(1, 2).reshape({batch, seq, heads_local_ * head_dim_});
   return o_proj_.forward(context);
+}
+
+at::Tensor Attention::gather_shared_kv_head(const at::Tensor& rows) const {
+  // Sequence parallelism's gather (forward all-gather, backward reduce-scatter along dim 1), applied to
+  // the feature axis moved to dim 1: [B, kv_local, S] -> [B, kv_heads * head_dim, S], every head whole.
+  auto all_heads = parallel::gather_from_sequence_parallel_region(rows.transpose(1, 2), tp_);
+  return all_heads.narrow(1, shared_kv_head_ * head_dim_, head_dim_).transpose(1, 2);  // [B, S, head_dim]
 }
 
 void Attention::initialize(at::Generator& gen, const ModelConfig& c) {
@@ -136,8 +134,8 @@ DecoderLayer::DecoderLayer(int64_t index, const ModelConfig& c, const parallel::
           c.rms_norm_eps, sequence_parallel && tp->size() > 1),
       mlp_("model.layers." + std::to_string(index) + ".mlp", c, tp, sequence_parallel) {}
 
-at::Tensor DecoderLayer::forward(const at::Tensor& x, const RotaryEmbedding& rope) const {
-  auto h = x + self_attn_.forward(input_layernorm_.forward(x), rope);
+at::Tensor DecoderLayer::forward(const at::Tensor& x, const RotaryEmbedding& rope, const at::Tensor& position_ids) const {
+  auto h = x + self_attn_.forward(input_layernorm_.forward(x), rope, position_ids);
   return h + mlp_.forward(post_attention_layernorm_.forward(h));
 }
 

@@ -5,6 +5,7 @@
 #include <ATen/ATen.h>
 
 #include "megasft/model/model_config.h"
+#include "megasft/model/rotary_embedding.h"
 #include "parallel/layers.h"
 
 namespace megasft::model {
@@ -22,28 +23,29 @@ class RMSNorm {
   parallel::Parameter weight_;
 };
 
-// Hugging Face's rotate-half convention: the two halves of each head are the rotated pairs.
-class RotaryEmbedding {
- public:
-  RotaryEmbedding(int64_t head_dim, double theta);
-  // x: [B, heads, S, head_dim] at positions 0..S-1
-  at::Tensor apply(const at::Tensor& x) const;
-
- private:
-  at::Tensor inv_freq_;  // [head_dim/2]
-};
-
+// Heads are split over TP. With fewer KV heads than ranks (tp % kv == 0), rank r's query heads all use
+// KV head r / (tp / kv); the k and v weight rows of that head stay split over the tp / kv ranks sharing it
+// (plain column-parallel rows, so norms, optimizers and checkpoints see an ordinary sharded tensor), and
+// each rank all-gathers the head's k and v activations. The gather's adjoint is a reduce-scatter, which
+// sums the gradients of every rank using the head before each rank takes its rows' part.
 class Attention {
  public:
   Attention(const std::string& prefix, const ModelConfig& config, const parallel::CommunicatorPtr& tp,
             bool sequence_parallel = false);
-  at::Tensor forward(const at::Tensor& x, const RotaryEmbedding& rope) const;  // [B,S,H] -> [B,S,H]
+  // [B,S,H] -> [B,S,H]. position_ids [B, S] (packed rows): RoPE at those positions, and attention only
+  // among tokens of the same conversation (a new one starts where the position is 0).
+  at::Tensor forward(const at::Tensor& x, const RotaryEmbedding& rope, const at::Tensor& position_ids = {}) const;
   void initialize(at::Generator& gen, const ModelConfig& config);
   void append_parameters(parallel::ParameterList& out) const;
 
  private:
+  // [B, S, kv_local] projections of this rank's rows of a shared KV head -> [B, S, head_dim] of the head.
+  at::Tensor gather_shared_kv_head(const at::Tensor& rows) const;
+
+  parallel::CommunicatorPtr tp_;
   int64_t heads_local_, kv_heads_local_, head_dim_;
-  parallel::ColumnParallelLinear qkv_proj_;  // blocks q | k | v, each split by heads
+  int64_t shared_kv_head_ = -1;  // the KV head this rank's queries use, when KV heads are shared; else -1
+  parallel::ColumnParallelLinear qkv_proj_;  // blocks q | k | v, each split by rows (so by heads, or within one)
   parallel::RowParallelLinear o_proj_;
 };
 
@@ -64,7 +66,7 @@ class DecoderLayer {
  public:
   DecoderLayer(int64_t index, const ModelConfig& config, const parallel::CommunicatorPtr& tp,
                bool sequence_parallel = false);
-  at::Tensor forward(const at::Tensor& x, const RotaryEmbedding& rope) const;
+  at::Tensor forward(const at::Tensor& x, const RotaryEmbedding& rope, const at::Tensor& position_ids = {}) const;
   void initialize(at::Generator& gen, const ModelConfig& config);
   void append_parameters(parallel::ParameterList& out) const;
 

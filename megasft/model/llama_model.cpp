@@ -24,7 +24,7 @@ LlamaModel::LlamaModel(const ModelConfig& config, const parallel::CommunicatorPt
     : config_((config.validate(tp->size()), config)),
       stage_(stage),
       tp_(tp),
-      rope_(config.head_dim(), config.rope_theta),
+      rope_(config),
       sequence_parallel_(sequence_parallel && tp->size() > 1) {
   MEGASFT_CHECK(stage.first_layer >= 0 && stage.num_layers >= 0 &&
                     stage.first_layer + stage.num_layers <= config.num_layers,
@@ -73,7 +73,14 @@ void LlamaModel::initialize(uint64_t seed) {
   }
 }
 
-at::Tensor LlamaModel::forward(const at::Tensor& input) const {
+at::Tensor LlamaModel::forward(const at::Tensor& input, const at::Tensor& position_ids) const {
+  if (position_ids.defined()) {
+    const int64_t seq = stage_.is_first ? input.size(1) : input.size(1) * sequence_multiple();
+    MEGASFT_CHECK(position_ids.dim() == 2 && position_ids.scalar_type() == at::kLong &&
+                      position_ids.size(0) == input.size(0) && position_ids.size(1) == seq,
+                  "position_ids must be [batch, seq] = [", input.size(0), ", ", seq, "] int64, got ",
+                  position_ids.sizes(), " ", position_ids.scalar_type());
+  }
   at::Tensor h;
   if (stage_.is_first) {
     MEGASFT_CHECK(input.dim() == 2 && input.scalar_type() == at::kLong, "the first stage takes input_ids "
@@ -88,9 +95,10 @@ at::Tensor LlamaModel::forward(const at::Tensor& input) const {
   }
   for (const auto& layer : layers_) {
     if (recompute_)
-      h = recompute_in_backward([&layer, this](const at::Tensor& x) { return layer.forward(x, rope_); }, h);
+      h = recompute_in_backward(
+          [&layer, this, position_ids](const at::Tensor& x) { return layer.forward(x, rope_, position_ids); }, h);
     else
-      h = layer.forward(h, rope_);
+      h = layer.forward(h, rope_, position_ids);
   }
   return norm_ ? norm_->forward(h) : h;
 }

@@ -30,7 +30,9 @@ class LlamaModel {
 
   // First stage: input_ids [B,S] int64; other stages: the previous stage's hidden [B,S,H]. Returns
   // [B,S,H]: the final (normed) hidden states on the last stage, the stage's activation elsewhere.
-  at::Tensor forward(const at::Tensor& input) const;
+  // position_ids [B, S] int64 (packed rows, every stage gets them): RoPE positions restart at 0 where a
+  // conversation starts and attention stays inside each conversation. Undefined: 0..S-1, one sequence.
+  at::Tensor forward(const at::Tensor& input, const at::Tensor& position_ids = {}) const;
   // The last stage's hidden states [B, S(/tp), H] as the head's input inside the TP region: [B*S, H]
   // (copied in, or all-gathered along the sequence under sequence parallelism).
   at::Tensor head_input(const at::Tensor& hidden) const;

@@ -54,7 +54,8 @@ TokenStatistics gather_token_statistics(const at::Tensor& logits32, const at::Te
   stats.max = max32.to(at::kDouble);
   stats.target_logit = target32.to(at::kDouble);
   stats.lse = stats.max + sums.select(1, 0).log();
-  stats.topk_sum = (topk - stats.lse.unsqueeze(1)).exp().sum(1);  // exp(-inf) = 0 for missing entries
+  stats.topk_probs = (topk - stats.lse.unsqueeze(1)).exp();  // exp(-inf) = 0 for missing entries
+  stats.topk_sum = stats.topk_probs.sum(1);
   if (gem) {
     stats.gem_q = sums.select(1, 1).contiguous();
     stats.gem_a = sums.select(1, 2).contiguous();

@@ -16,6 +16,7 @@ struct TokenStatistics {
   at::Tensor target_logit;  // z_y; -inf where the token has no target
   at::Tensor lse;           // log-sum-exp over the real vocabulary
   at::Tensor topk_sum;      // S_t, sum of the k largest probabilities
+  at::Tensor topk_probs;    // [T, k] those k probabilities, descending: their prefix sums are S_t for smaller k
   at::Tensor gem_q, gem_a, gem_b;  // GEM's Q, A, B (objectives.md); defined for GEM only
 };
 

@@ -15,6 +15,8 @@
 #include "kernels/check.h"
 #include "kernels/nvtx_range.h"
 #include "megasft/checkpoint/distributed_checkpoint.h"
+#include "megasft/checkpoint/hf_export.h"
+#include "megasft/checkpoint/hf_import.h"
 #include "megasft/data/batch_sampler.h"
 #include "megasft/model/llama_model.h"
 #include "megasft/objectives/fused_head_loss.h"
@@ -67,7 +69,7 @@ TrainSummary run_sft(const TrainOptions& options, const std::shared_ptr<parallel
   model::LlamaModel model(options.model, tp, stage, options.sequence_parallel);
   MEGASFT_CHECK(options.seq_length % model.sequence_multiple() == 0, "--seq-length ", options.seq_length,
                 " must be a multiple of --tp ", tp->size(), " with --sequence-parallel");
-  model.initialize(static_cast<uint64_t>(options.seed));
+  checkpoint::load_initial_weights(model, options.model_dir, static_cast<uint64_t>(options.seed));
   model.set_activation_recompute(options.recompute);
   const at::ScalarType params_dtype = options.params_dtype == "bf16" ? at::kBFloat16 : at::kFloat;
   if (params_dtype != at::kFloat)
@@ -224,6 +226,10 @@ TrainSummary run_sft(const TrainOptions& options, const std::shared_ptr<parallel
       break;
     }
   }
+  if (!options.save_hf_dir.empty() && state->dp_rank() == 0)
+    checkpoint::export_hf(model, state->pipeline(),
+                          {options.save_hf_dir, checkpoint::parse_export_dtype(options.save_hf_dtype, "--save-hf-dtype"),
+                           nullptr, options.model_dir});
   summary.elapsed_s = std::chrono::duration<double>(Clock::now() - start_time).count();
 
   // Every rank reports its own resources: memory differs by stage, and the bubble by position.

@@ -9,6 +9,8 @@
 #include <sstream>
 
 #include "kernels/check.h"
+#include "megasft/checkpoint/hf_export.h"
+#include "megasft/model/hf_config.h"
 #include "megasft/objectives/objective_program_options.h"
 
 namespace megasft::train {
@@ -24,6 +26,9 @@ po::options_description describe(TrainOptions& o, const objectives::ObjectivePro
       ("config", po::value(&o.config_path), "config file (INI: key = value, [model] section)")
       ("run-dir", po::value(&o.run_dir)->default_value(o.run_dir), "where metrics and metadata go")
       ("train-data", po::value(&o.train_data), "HDF5 token dataset to train on")
+      ("model-dir", po::value(&o.model_dir), "Hugging Face model folder to start from (replaces the [model] keys)")
+      ("save-hf", po::value(&o.save_hf_dir), "export the trained model to this Hugging Face folder at the end")
+      ("save-hf-dtype", po::value(&o.save_hf_dtype)->default_value(o.save_hf_dtype), "bf16 | fp16 | fp32 for --save-hf")
       ("tp", po::value(&o.tp)->default_value(o.tp), "tensor-parallel size")
       ("pp", po::value(&o.pp)->default_value(o.pp), "pipeline-parallel size (data parallelism takes the rest)")
       ("pipeline-layers", po::value<std::string>(), "decoder layers per pipeline stage, e.g. 3,5 (default: even)")
@@ -173,6 +178,18 @@ TrainOptions TrainOptions::parse(const std::vector<std::string>& args, Purpose p
   MEGASFT_CHECK(o.calibration_positions == "all" || o.calibration_positions == "supervised",
                 "--calibration-positions '", o.calibration_positions, "' must be all or supervised");
   MEGASFT_CHECK(o.objective.gem_beta > 0, "--gem-beta must be positive, got ", o.objective.gem_beta);
+  if (!o.model_dir.empty()) {
+    for (const auto& option : description.options()) {
+      const auto& key = option->long_name();
+      MEGASFT_CHECK(key.rfind("model.", 0) != 0 || key == "model.make-vocab-size-divisible-by" || !vm.count(key) ||
+                        vm[key].defaulted(),
+                    key, " conflicts with --model-dir '", o.model_dir, "', whose config.json gives the model");
+    }
+    auto hf = model::read_hf_config(o.model_dir + "/config.json");
+    hf.make_vocab_size_divisible_by = o.model.make_vocab_size_divisible_by;
+    o.model = hf;
+  }
+  checkpoint::parse_export_dtype(o.save_hf_dtype, "--save-hf-dtype");
   o.model.validate(o.tp);
   return o;
 }
@@ -191,6 +208,8 @@ std::string TrainOptions::to_json() const {
   j["config"] = config_path;
   j["run_dir"] = run_dir;
   j["train_data"] = train_data;
+  j["model_dir"] = model_dir;
+  j["save_hf"] = {{"dir", save_hf_dir}, {"dtype", save_hf_dtype}};
   j["tp"] = tp;
   j["pp"] = pp;
   j["pipeline_layers"] = pipeline_layers;

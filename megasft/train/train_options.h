@@ -16,6 +16,11 @@ struct TrainOptions {
   std::string config_path;
   std::string run_dir = "runs/default";
   std::string train_data;
+  // Hugging Face folders: --model-dir's config.json is the model and its weights the start (instead of the
+  // [model] keys and seeded initialisation); --save-hf exports the trained model there at the end.
+  std::string model_dir;
+  std::string save_hf_dir;
+  std::string save_hf_dtype = "bf16";  // bf16 | fp16 | fp32
   // tau calibration (SED-SFT), used when --tau is not given
   std::string calibration_data;
   int64_t calibration_samples = 100;

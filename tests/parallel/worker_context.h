@@ -54,5 +54,6 @@ void run_layers_case(WorkerContext& ctx);
 void run_mappings_case(WorkerContext& ctx);
 void run_objective_case(WorkerContext& ctx);
 void run_model_case(WorkerContext& ctx);
+void run_hf_model_case(WorkerContext& ctx);
 
 }  // namespace megasft::testing

@@ -16,9 +16,10 @@ int main(int argc, char** argv) {
       {"layers", megasft::testing::run_layers_case},
       {"mappings", megasft::testing::run_mappings_case},
       {"objective", megasft::testing::run_objective_case},
-      {"model", megasft::testing::run_model_case}};
+      {"model", megasft::testing::run_model_case},
+      {"hf_model", megasft::testing::run_hf_model_case}};
   if (argc != 2 || !cases.count(argv[1])) {
-    std::cerr << "usage: megasft-test-worker layers|mappings|objective|model" << std::endl;
+    std::cerr << "usage: megasft-test-worker layers|mappings|objective|model|hf_model" << std::endl;
     return 2;
   }
   const std::string name = argv[1];
