@@ -61,6 +61,12 @@ void BatchSampler::fill_row(int64_t row, int64_t sample, Batch& batch) const {
   int64_t* input = batch.input_ids.data() + row * seq_len_;
   int64_t* labels = batch.labels.data() + row * seq_len_;
   for (int64_t t = 0; t < std::min(n, seq_len_); ++t) input[t] = tokens[t];
+  if (!batch.position_ids.empty()) {
+    const auto positions = data_->position_ids(sample);
+    int64_t* out = batch.position_ids.data() + row * seq_len_;
+    for (int64_t t = 0; t < seq_len_; ++t)
+      out[t] = t < n ? positions[t] : (t == 0 ? 0 : out[t - 1] + 1);
+  }
   // The label at the last kept position may be a token beyond the window: it is still a valid
   // next-token target for the visible context.
   for (int64_t t = 0; t < seq_len_ && t + 1 < n; ++t) {
@@ -78,6 +84,7 @@ Batch BatchSampler::next() {
   batch.input_ids.assign(static_cast<size_t>(batch_size_ * seq_len_), pad_id_);
   batch.labels.assign(static_cast<size_t>(batch_size_ * seq_len_), kIgnoreLabel);
   batch.sample_ids.resize(static_cast<size_t>(batch_size_));
+  if (data_->packed()) batch.position_ids.assign(static_cast<size_t>(batch_size_ * seq_len_), 0);
   const int64_t first = consumed_ + dp_rank_ * batch_size_;
   for (int64_t row = 0; row < batch_size_; ++row) {
     const int64_t sample = sample_at(first + row);

@@ -18,6 +18,9 @@ struct Batch {
   std::vector<int64_t> labels;      // [B*S] next token where supervised, else kIgnoreLabel
   int64_t num_supervised = 0;       // labels != kIgnoreLabel in this rank's batch
   std::vector<int64_t> sample_ids;  // [B] dataset indices, row order
+  // [B*S] for packed datasets: each conversation's positions from 0, padding continuing the last
+  // one (so the model resets RoPE and blocks attention across conversations). Empty otherwise.
+  std::vector<int64_t> position_ids;
 };
 
 // Sample x_0..x_{n-1} with mask m fills one row: input_ids[t] = x_t for t < min(n, S);

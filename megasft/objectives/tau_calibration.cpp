@@ -53,14 +53,21 @@ TauCalibration calibrate_tau(const model::LlamaModel& model, const data::TokenDa
     std::vector<int64_t> id_values(tokens.begin(), tokens.begin() + n);
     id_values.resize(padded, 0);
     auto ids = at::tensor(id_values, at::kLong).unsqueeze(0);
+    at::Tensor positions;  // a packed row: each conversation from position 0, attending only to itself
+    if (heldout.packed()) {
+      const auto stored = heldout.position_ids(i);
+      std::vector<int64_t> values(stored.begin(), stored.begin() + n);
+      for (int64_t t = n; t < padded; ++t) values.push_back(values.back() + 1);
+      positions = at::tensor(values, at::kLong).unsqueeze(0);
+    }
     at::Tensor hidden;
     if (pipelined) {
-      hidden = parallel::pipeline_inference_forward([&](const at::Tensor& x) { return model.forward(x); }, ids,
+      hidden = parallel::pipeline_inference_forward([&](const at::Tensor& x) { return model.forward(x, positions); }, ids,
                                                     model.activation_shape(1, padded),
                                                     model.parameters().front().value.scalar_type(), pipeline);
       if (!last_stage) continue;
     } else {
-      hidden = model.forward(ids);
+      hidden = model.forward(ids, positions);
     }
     auto head_input = model.head_input(hidden);  // [padded, H]
     // Chunked so the logits of a long sequence never exist whole.

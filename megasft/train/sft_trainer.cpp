@@ -161,7 +161,10 @@ TrainSummary run_sft(const TrainOptions& options, const std::shared_ptr<parallel
     pipeline_step.forward = [&](int64_t index, const at::Tensor& input) -> at::Tensor {
       NvtxRange micro_range("micro_batch_forward");
       const auto& batch = batches[index];
-      auto hidden = model.forward(stage.is_first ? to_tensor(batch.input_ids, batch.batch_size, batch.seq_len) : input);
+      at::Tensor positions;  // packed rows: conversations restart at 0 and do not see each other
+      if (!batch.position_ids.empty()) positions = to_tensor(batch.position_ids, batch.batch_size, batch.seq_len);
+      auto hidden = model.forward(stage.is_first ? to_tensor(batch.input_ids, batch.batch_size, batch.seq_len) : input,
+                                  positions);
       if (!stage.is_last) return hidden;
       NvtxRange objective_range("objective");
       auto labels = to_tensor(batch.labels, batch.batch_size, batch.seq_len).flatten();
