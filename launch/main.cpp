@@ -1,48 +1,70 @@
-// megasft-run: a torchrun-compatible launcher for one node.
-// Exit status: 0 all workers succeeded, 1 a worker failed, 2 bad options, 128+N got signal N.
+// megasft-run: a torchrun-compatible launcher, for one node or many (one launcher per node).
+// Exit status (agent.h): 0 success, 1 job failed, 2 bad options, 3 rendezvous failed, 128+N signal.
+#include <unistd.h>
+
+#include <exception>
 #include <iostream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "kernels/check.h"
+#include "launch/agent.h"
 #include "launch/launch_config.h"
-#include "launch/rendezvous.h"
-#include "launch/worker_env.h"
-#include "launch/worker_group.h"
 
 namespace launch = megasft::launch;
 
+namespace {
+
+std::thread::id main_thread;
+
+// LibTorch 1.13's TCPStore client thread throws (so std::terminate runs) when the store's server
+// resets the connection, i.e. when node 0's launcher died. Say so and exit 1 like any failed job
+// instead of aborting; this node's workers die with the launcher (PR_SET_PDEATHSIG).
+[[noreturn]] void on_terminate() {
+  std::string what = "no exception";
+  if (std::exception_ptr error = std::current_exception()) {
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      what = e.what();
+    } catch (...) {
+      what = "an unknown exception";
+    }
+  }
+  std::string line = "megasft-run: fatal: " + what;
+  if (std::this_thread::get_id() != main_thread) {
+    line += " in a background thread: lost contact with node 0's launcher (its store went away)";
+  }
+  line += "; exiting, this node's workers are killed\n";
+  [[maybe_unused]] ssize_t ignored = write(STDERR_FILENO, line.data(), line.size());
+  _exit(launch::kExitJobFailed);
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
+  main_thread = std::this_thread::get_id();
+  std::set_terminate(on_terminate);
   launch::LaunchConfig config;
   try {
-    config = launch::parse_launch_args(std::vector<std::string>(argv + 1, argv + argc));
+    config = launch::parse_launch_command(std::vector<std::string>(argv + 1, argv + argc),
+                                          launch::environment_map());
   } catch (const megasft::Error& e) {
     std::cerr << "megasft-run: error: " << e.what() << "\n"
               << "Try 'megasft-run --help' for more information." << std::endl;
-    return 2;
+    return launch::kExitUsage;
   }
   if (config.help) {
     std::cout << launch::launch_usage();
-    return 0;
+    return launch::kExitSuccess;
   }
+  for (const std::string& note : config.notes) std::cerr << "megasft-run: " << note << std::endl;
 
   try {
-    launch::Rendezvous rdzv = launch::resolve_rendezvous(config);
-    launch::WorkerPlan plan = launch::plan_workers(config, rdzv, launch::current_environment());
-    if (plan.sets_omp_num_threads) {
-      // torchrun prints the same advice: K workers each using every core would oversubscribe.
-      std::cerr << "megasft-run: setting OMP_NUM_THREADS=1 for each worker to avoid overloading "
-                   "the system; set it yourself to tune performance"
-                << std::endl;
-    }
-    launch::WorkerGroup group(std::move(plan.workers), config.grace_period_s);
-    launch::GroupOutcome outcome = group.run();
-    if (std::string line = launch::describe_outcome(outcome); !line.empty()) {
-      std::cerr << line << std::endl;
-    }
-    return outcome.exit_code;
+    return launch::run_job(config);
   } catch (const megasft::Error& e) {
     std::cerr << "megasft-run: error: " << e.what() << std::endl;
-    return 1;
+    return launch::kExitJobFailed;
   }
 }

@@ -39,9 +39,8 @@ std::string generate_run_id() {
 }
 
 Rendezvous resolve_rendezvous(const LaunchConfig& config) {
-  MEGASFT_CHECK(config.nnodes == 1 && config.node_rank == 0,
-                "multi-node launch is not supported yet (--nnodes ", config.nnodes,
-                ", --node-rank ", config.node_rank, ")");
+  MEGASFT_CHECK(!config.uses_store(), "a job of ", config.nnodes,
+                " node(s) with a rendezvous endpoint is resolved through the launchers' store");
   Rendezvous rdzv;
   if (config.standalone) {
     rdzv.master_addr = "127.0.0.1";
@@ -56,6 +55,7 @@ Rendezvous resolve_rendezvous(const LaunchConfig& config) {
   rdzv.local_world_size = config.nproc_per_node;
   rdzv.world_size = config.nproc_per_node;
   rdzv.rank_offset = 0;
+  rdzv.max_restarts = config.max_restarts;
   return rdzv;
 }
 

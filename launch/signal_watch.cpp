@@ -27,6 +27,15 @@ SignalWatch::SignalWatch() {
   }
   MEGASFT_CHECK(sigprocmask(SIG_BLOCK, &watched_, &original_mask_) == 0,
                 "sigprocmask failed: ", std::strerror(errno));
+  struct sigaction pipe_action {};
+  MEGASFT_CHECK(sigaction(SIGPIPE, nullptr, &pipe_action) == 0,
+                "sigaction(SIGPIPE) failed: ", std::strerror(errno));
+  if (pipe_action.sa_handler == SIG_DFL) {
+    pipe_action.sa_handler = SIG_IGN;
+    MEGASFT_CHECK(sigaction(SIGPIPE, &pipe_action, nullptr) == 0,
+                  "sigaction(SIGPIPE) failed: ", std::strerror(errno));
+    ignored_sigpipe_ = true;
+  }
 }
 
 SignalWatch::~SignalWatch() {
@@ -35,6 +44,7 @@ SignalWatch::~SignalWatch() {
   while (sigtimedwait(&watched_, nullptr, &zero) > 0) {
   }
   sigprocmask(SIG_SETMASK, &original_mask_, nullptr);
+  if (ignored_sigpipe_) signal(SIGPIPE, SIG_DFL);
 }
 
 int SignalWatch::wait(std::chrono::milliseconds timeout) {

@@ -23,10 +23,10 @@ EnvVars torchrun_env_vars(const Rendezvous& rdzv, int local_rank) {
       {"ROLE_WORLD_SIZE", world_size},
       {"MASTER_ADDR", rdzv.master_addr},
       {"MASTER_PORT", std::to_string(rdzv.master_port)},
-      {"TORCHELASTIC_RESTART_COUNT", "0"},
-      {"TORCHELASTIC_MAX_RESTARTS", "0"},
+      {"TORCHELASTIC_RESTART_COUNT", std::to_string(rdzv.restart_count)},
+      {"TORCHELASTIC_MAX_RESTARTS", std::to_string(rdzv.max_restarts)},
       {"TORCHELASTIC_RUN_ID", rdzv.run_id},
-      // No store is hosted by the launcher: rank 0 must create the TCPStore server itself.
+      // The launchers' own store is not for workers: rank 0 creates its TCPStore at MASTER_PORT.
       {"TORCHELASTIC_USE_AGENT_STORE", "False"},
   };
 }

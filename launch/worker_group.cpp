@@ -2,9 +2,6 @@
 
 #include <sys/wait.h>
 #include <unistd.h>
-#ifdef __linux__
-#include <sys/prctl.h>
-#endif
 
 #include <algorithm>
 #include <cerrno>
@@ -51,6 +48,9 @@ std::string describe_outcome(const GroupOutcome& outcome) {
     line << "megasft-run: worker rank " << f.rank << " (local rank " << f.local_rank << ", pid "
          << f.pid << ") " << describe_wait_status(f.wait_status) << "; stopped "
          << outcome.stopped_workers << " other worker(s)";
+  } else if (!outcome.stop_reason.empty()) {
+    line << "megasft-run: " << outcome.stop_reason << "; stopped " << outcome.stopped_workers
+         << " worker(s)";
   } else if (outcome.received_signal != 0) {
     line << "megasft-run: received " << signal_name(outcome.received_signal) << "; stopped "
          << outcome.stopped_workers << " worker(s)";
@@ -71,21 +71,18 @@ WorkerGroup::WorkerGroup(std::vector<WorkerLaunch> workers, double grace_period_
   for (WorkerLaunch& launch : workers) workers_.push_back(Worker{std::move(launch)});
 }
 
-GroupOutcome WorkerGroup::run() {
-  SignalWatch signals;
-#ifdef __linux__
-  // Descendants orphaned by a dying worker are re-parented to us, so we can reap them and
-  // "is the worker's group empty?" is not fooled by zombies nobody else reaps (PID 1 in
-  // containers).
-  prctl(PR_SET_CHILD_SUBREAPER, 1);
-#endif
+GroupOutcome WorkerGroup::run(SignalWatch& signals, const GroupHooks& hooks) {
   GroupOutcome outcome;
   outcome.grace_period_s = grace_period_s_;
   std::cout.flush();  // a child must not inherit (and never flush) half-written output
+  auto tell_others = [&] {
+    if (hooks.on_stop) hooks.on_stop(outcome);
+  };
 
   for (Worker& worker : workers_) {
     try {
-      worker.pid = spawn_worker(worker.launch, signals.original_mask());
+      worker.pid = spawn_worker(worker.launch, signals.original_mask(),
+                                signals.worker_needs_default_sigpipe());
       worker.running = true;
     } catch (const Error&) {
       stop(SIGTERM, signals, outcome);
@@ -93,20 +90,35 @@ GroupOutcome WorkerGroup::run() {
     }
   }
 
+  const auto poll_every = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(hooks.poll_interval_s));
+  auto next_poll = Clock::now() + poll_every;
   while (true) {
     reap(outcome);
     if (outcome.first_failure) {
       outcome.exit_code = 1;
+      tell_others();
       stop(SIGTERM, signals, outcome);
       return outcome;
     }
     if (running_count() == 0) return outcome;  // every worker exited with 0
-    int signo = signals.wait(kPollInterval);
+    if (hooks.should_stop && Clock::now() >= next_poll) {
+      next_poll = Clock::now() + poll_every;
+      if (std::optional<std::string> reason = hooks.should_stop()) {
+        outcome.exit_code = 1;
+        outcome.stop_reason = *reason;
+        stop(SIGTERM, signals, outcome);
+        return outcome;
+      }
+    }
+    auto wait_for = hooks.should_stop ? until(next_poll) : kPollInterval;
+    int signo = signals.wait(wait_for);
     if (signals.is_stop_signal(signo)) {
       outcome.received_signal = signo;
       outcome.exit_code = 128 + signo;
       std::cerr << "megasft-run: received " << signal_name(signo) << "; forwarding it to "
                 << running_count() << " worker(s)" << std::endl;
+      tell_others();
       stop(signo, signals, outcome);
       return outcome;
     }

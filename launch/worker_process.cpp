@@ -1,11 +1,13 @@
 #include "launch/worker_process.h"
 
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -34,15 +36,33 @@ void write_all(int fd, const std::string& text) {
   }
 }
 
-// Runs in the forked child: everything it needs was prepared before fork.
+// Closes every fd from 3 up; the loop is for kernels older than close_range (Linux 5.9).
+void close_fds_from_3() {
+  if (close_range(3, ~0U, 0) == 0) return;
+  rlimit limit{};
+  int max_fd = getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY
+                   ? static_cast<int>(std::min<rlim_t>(limit.rlim_cur, 1 << 20))
+                   : 4096;
+  for (int fd = 3; fd < max_fd; ++fd) close(fd);
+}
+
+// Runs in the forked child: everything it needs was prepared before fork, and only
+// async-signal-safe calls are made (the launcher has other threads).
 [[noreturn]] void exec_worker(char* const* argv, char* const* envp, const std::string& program,
-                              const sigset_t& child_mask, pid_t launcher_pid) {
+                              const WorkerLaunch& worker, const sigset_t& child_mask,
+                              bool default_sigpipe, pid_t launcher_pid) {
   setpgid(0, 0);
 #ifdef __linux__
   // If the launcher is SIGKILLed it cannot stop its workers; the kernel does it instead.
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() != launcher_pid) _exit(kExecFailedExitCode);  // launcher died before prctl
 #endif
+  if (worker.stdout_fd >= 0 && dup2(worker.stdout_fd, STDOUT_FILENO) < 0)
+    _exit(kExecFailedExitCode);
+  if (worker.stderr_fd >= 0 && dup2(worker.stderr_fd, STDERR_FILENO) < 0)
+    _exit(kExecFailedExitCode);
+  close_fds_from_3();
+  if (default_sigpipe) signal(SIGPIPE, SIG_DFL);
   sigprocmask(SIG_SETMASK, &child_mask, nullptr);
   execvpe(argv[0], argv, envp);
   int error = errno;
@@ -53,7 +73,7 @@ void write_all(int fd, const std::string& text) {
 
 }  // namespace
 
-pid_t spawn_worker(const WorkerLaunch& worker, const sigset_t& child_mask) {
+pid_t spawn_worker(const WorkerLaunch& worker, const sigset_t& child_mask, bool default_sigpipe) {
   MEGASFT_CHECK(!worker.argv.empty(), "worker local rank ", worker.local_rank, " has no program");
   std::vector<char*> argv = to_c_strings(worker.argv);
   std::vector<char*> envp = to_c_strings(worker.env);
@@ -61,7 +81,10 @@ pid_t spawn_worker(const WorkerLaunch& worker, const sigset_t& child_mask) {
   pid_t pid = fork();
   MEGASFT_CHECK(pid >= 0, "cannot start worker local rank ", worker.local_rank,
                 ": fork failed: ", std::strerror(errno));
-  if (pid == 0) exec_worker(argv.data(), envp.data(), worker.argv[0], child_mask, launcher_pid);
+  if (pid == 0) {
+    exec_worker(argv.data(), envp.data(), worker.argv[0], worker, child_mask, default_sigpipe,
+                launcher_pid);
+  }
   // Also set it here: the group must exist before the launcher might signal it. EACCES (the
   // child already exec'd, so it set its group itself) is fine.
   setpgid(pid, pid);

@@ -11,31 +11,12 @@
 #include <string>
 #include <vector>
 
+#include "tests/launch/launch_test_util.h"
 #include "tests/support/launcher_process.h"
 
 namespace megasft::launch::testing {
 using namespace megasft::testing;
 namespace {
-
-// Prints the whole text on failure, which is what one needs to see.
-::testing::AssertionResult Contains(const std::string& text, const std::string& part) {
-  if (text.find(part) != std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "'" << part << "' not found in:\n" << text;
-}
-
-std::vector<std::string> sh(const std::string& script) { return {"/bin/sh", "-c", script}; }
-
-std::vector<std::string> concat(std::vector<std::string> a, const std::vector<std::string>& b) {
-  a.insert(a.end(), b.begin(), b.end());
-  return a;
-}
-
-pid_t read_pid(const std::string& path) { return static_cast<pid_t>(std::stol(read_file(path))); }
-
-// Writes a file atomically so a reader never sees it half-written.
-std::string publish(const std::string& text, const std::string& path) {
-  return "echo " + text + " > " + path + ".tmp && mv " + path + ".tmp " + path;
-}
 
 TEST(MegasftRun, WorkersGetTorchrunEnvironment) {
   ScratchDir dir;
@@ -188,8 +169,11 @@ TEST(MegasftRun, BadOptionsExitWith2) {
       {{"--master-port", "70000"}, {"--master-port", "'70000'"}},
       {{"--master-port=-1"}, {"--master-port", "'-1'"}},
       {{"--grace-period", "soon"}, {"--grace-period", "'soon'"}},
-      {{"--nnodes", "2"}, {"--nnodes", "'2'", "multi-node"}},
-      {{"--node-rank", "1"}, {"--node-rank", "'1'", "multi-node"}},
+      {{"--nnodes", "two"}, {"--nnodes", "'two'"}},
+      {{"--node-rank", "1"}, {"--node-rank 1 must be below --nnodes 1"}},
+      {{"--redirects", "3"}, {"--redirects needs --log-dir"}},
+      {{"--tee", "7"}, {"--tee", "'7'"}},
+      {{"--rdzv-endpoint", "127.0.0.1:x"}, {"--rdzv-endpoint", "'127.0.0.1:x'"}},
       {{"--frobnicate"}, {"unknown option '--frobnicate'"}},
   };
   for (const Case& c : cases) {
@@ -206,6 +190,11 @@ TEST(MegasftRun, BadOptionsExitWith2) {
   auto dangling = run_launcher({"--master-port"}, dir);
   EXPECT_EQ(dangling.exit_code, 2);
   EXPECT_TRUE(Contains(dangling.err, "--master-port requires a value"));
+  auto bad_env =
+      run_launcher(sh("touch " + dir.path() + "/ran"), dir, {{"MEGASFT_RUN_MAX_RESTART", "2"}});
+  EXPECT_EQ(bad_env.exit_code, 2);
+  EXPECT_TRUE(Contains(bad_env.err, "unknown variable MEGASFT_RUN_MAX_RESTART"));
+  EXPECT_FALSE(std::filesystem::exists(dir.file("ran")));
 }
 
 TEST(MegasftRun, HelpExitsZero) {

@@ -66,6 +66,30 @@ TEST(WorkerEnv, PlanSetsTorchrunVariables) {
   }
 }
 
+TEST(WorkerEnv, RestartsAndWorldAcrossNodes) {
+  Rendezvous r = two_workers();
+  r.group_rank = 1;
+  r.group_world_size = 3;
+  r.world_size = 6;
+  r.rank_offset = 2;
+  r.restart_count = 1;
+  r.max_restarts = 3;
+  LaunchConfig config;
+  config.program = {"p"};
+  WorkerPlan plan = plan_workers(config, r, {});
+  ASSERT_EQ(plan.workers.size(), 2u);
+  const auto& env = plan.workers[1].env;
+  EXPECT_EQ(plan.workers[1].rank, 3);
+  EXPECT_EQ(lookup(env, "RANK"), "3");
+  EXPECT_EQ(lookup(env, "LOCAL_RANK"), "1");
+  EXPECT_EQ(lookup(env, "GROUP_RANK"), "1");
+  EXPECT_EQ(lookup(env, "GROUP_WORLD_SIZE"), "3");
+  EXPECT_EQ(lookup(env, "WORLD_SIZE"), "6");
+  EXPECT_EQ(lookup(env, "LOCAL_WORLD_SIZE"), "2");
+  EXPECT_EQ(lookup(env, "TORCHELASTIC_RESTART_COUNT"), "1");
+  EXPECT_EQ(lookup(env, "TORCHELASTIC_MAX_RESTARTS"), "3");
+}
+
 TEST(WorkerEnv, OmpNumThreadsOnlyWhenUnsetAndShared) {
   LaunchConfig config;
   config.program = {"p"};

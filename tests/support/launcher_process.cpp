@@ -35,8 +35,8 @@ ScratchDir::~ScratchDir() {
 }
 
 LauncherProcess::LauncherProcess(const std::vector<std::string>& args, const ScratchDir& dir,
-                                 const EnvChanges& env)
-    : out_path_(dir.file("launcher.out")), err_path_(dir.file("launcher.err")) {
+                                 const EnvChanges& env, const std::string& name)
+    : out_path_(dir.file(name + ".out")), err_path_(dir.file(name + ".err")) {
   std::vector<std::string> argv = {std::string(MEGASFT_BIN_DIR) + "/megasft-run"};
   argv.insert(argv.end(), args.begin(), args.end());
   std::vector<char*> c_argv;

@@ -37,11 +37,12 @@ struct LauncherResult {
 // Name -> value to set, or nullopt to unset, in megasft-run's environment.
 using EnvChanges = std::map<std::string, std::optional<std::string>>;
 
-// megasft-run started in the background; its stdout/stderr go to files in dir.
+// megasft-run started in the background; its stdout/stderr go to <name>.out/.err in dir (a
+// distinct name per launcher lets several, e.g. the nodes of one job, share a dir).
 class LauncherProcess {
  public:
   LauncherProcess(const std::vector<std::string>& args, const ScratchDir& dir,
-                  const EnvChanges& env = {});
+                  const EnvChanges& env = {}, const std::string& name = "launcher");
   ~LauncherProcess();  // SIGKILLs it if still running
   pid_t pid() const { return pid_; }
   // Waits up to timeout_s, SIGKILLing megasft-run on timeout.
