@@ -6,6 +6,8 @@
 #include <sys/resource.h>
 
 #include <chrono>
+#include <csignal>
+#include <cstdlib>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -41,6 +43,16 @@ void write_text(const std::filesystem::path& path, const std::string& text) {
   std::ofstream out(path);
   out << text << '\n';
   MEGASFT_CHECK(out.good(), "cannot write '", path.string(), "'");
+}
+
+// Fault injection for the launcher's restart test: MEGASFT_FAULT_KILL_AT_STEP=<step> SIGKILLs the last
+// rank right after that step, in the first attempt of a job only (TORCHELASTIC_RESTART_COUNT 0).
+void inject_worker_kill(int64_t step, const parallel::ParallelState& state) {
+  const char* at = std::getenv("MEGASFT_FAULT_KILL_AT_STEP");
+  const char* attempt = std::getenv("TORCHELASTIC_RESTART_COUNT");
+  if (at && std::to_string(step) == at && (!attempt || std::string(attempt) == "0") &&
+      state.global_rank() == state.world_size() - 1)
+    std::raise(SIGKILL);
 }
 
 }  // namespace
@@ -220,6 +232,7 @@ TrainSummary run_sft(const TrainOptions& options, const std::shared_ptr<parallel
         std::cout << format_progress_line(record, options.max_steps, eta) << std::endl;
       }
     }
+    inject_worker_kill(step, *state);
     const bool interval_due = options.save_interval > 0 && step % options.save_interval == 0;
     const bool exiting = options.exit_interval > 0 && step % options.exit_interval == 0 && step < options.max_steps;
     if (!options.save_dir.empty() && (interval_due || exiting || step == options.max_steps))
