@@ -104,6 +104,7 @@ TrainingProgress read_metadata(const fs::path& dir) {
     progress.tokens_seen = j.at("tokens_seen").get<int64_t>();
     if (!j.at("tau").is_null()) progress.tau = j.at("tau").get<double>();
     progress.options = j.value("options", nlohmann::json::object());
+    progress.model_config = j.value("model_config", nlohmann::json());
     progress.layout = j.value("layout", "");
     const auto size = j.at("tensor_file_bytes").get<uintmax_t>();
     const fs::path tensors = dir / kTensorFile;
@@ -117,6 +118,17 @@ TrainingProgress read_metadata(const fs::path& dir) {
 }
 
 }  // namespace
+
+TrainingProgress read_checkpoint_metadata(const std::string& path) {
+  fs::path dir = path;
+  if (!fs::exists(dir / kMetadataFile) && fs::exists(dir / "latest")) {
+    std::ifstream in(dir / "latest");
+    std::string name;
+    in >> name;
+    dir /= name;
+  }
+  return read_metadata(dir);
+}
 
 DistributedCheckpointer::DistributedCheckpointer(const parallel::ParallelState& state, int keep)
     : state_(state), keep_(keep) {
@@ -170,6 +182,7 @@ void DistributedCheckpointer::save(const std::string& root, const TrainingProgre
                                {"tau", std::isnan(progress.tau) ? nlohmann::json(nullptr) : nlohmann::json(progress.tau)},
                                {"layout", progress.layout},
                                {"options", progress.options},
+                               {"model_config", progress.model_config},
                                {"tensor_file_bytes", fs::file_size(tensor_path)}};
     write_file_atomically(temporary / kMetadataFile, metadata.dump(2));
     if (fs::exists(final_dir)) fs::remove_all(final_dir);

@@ -20,9 +20,13 @@ struct TrainingProgress {
   int64_t consumed_samples = 0;
   int64_t tokens_seen = 0;
   double tau = std::numeric_limits<double>::quiet_NaN();
-  nlohmann::json options;  // the run's options, for the record
+  nlohmann::json options;       // the run's options, for the record
+  nlohmann::json model_config;  // the model as a Hugging Face config.json, to rebuild it anywhere
   std::string layout;
 };
+
+// The metadata of one iter_N directory, or of a root's `latest` (no tensors are read).
+TrainingProgress read_checkpoint_metadata(const std::string& path);
 
 // Layout on disk: <root>/iter_0000020/{model_optim.h5, metadata.json} and <root>/latest naming the
 // newest complete one. model_optim.h5 holds /model/<name>, /optimizer/{master,exp_avg,exp_avg_sq}/<name>

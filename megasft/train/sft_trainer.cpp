@@ -20,6 +20,7 @@
 #include "megasft/checkpoint/hf_export.h"
 #include "megasft/checkpoint/hf_import.h"
 #include "megasft/data/batch_sampler.h"
+#include "megasft/model/hf_config.h"
 #include "megasft/model/llama_model.h"
 #include "megasft/objectives/fused_head_loss.h"
 #include "megasft/optim/distributed_optimizer.h"
@@ -135,9 +136,13 @@ TrainSummary run_sft(const TrainOptions& options, const std::shared_ptr<parallel
       options.lr, options.min_lr,
       static_cast<int64_t>(std::round(options.warmup_fraction * options.max_steps)), options.max_steps};
   auto save_checkpoint = [&](int64_t step, int64_t tokens) {
-    checkpoint::TrainingProgress now{step, sampler.consumed_samples(), tokens,
+    checkpoint::TrainingProgress now{step,
+                                     sampler.consumed_samples(),
+                                     tokens,
                                      objective.uses_tau() ? objective.tau : kNaN,
-                                     nlohmann::json::parse(options.to_json()), state->layout().to_string()};
+                                     nlohmann::json::parse(options.to_json()),
+                                     model::hf_config_json(options.model, "float32"),
+                                     state->layout().to_string()};
     checkpointer.save(options.save_dir, now, model.parameters(), optimizer);
     if (leader) std::cout << "megasft: saved step " << step << " to " << options.save_dir << std::endl;
   };

@@ -136,5 +136,31 @@ TEST(Checkpoints, CorruptCheckpointIsNamedAndSkippedOnResume) {
   EXPECT_NE(truncated.err.find("truncated"), std::string::npos) << truncated.err;
 }
 
+// A checkpoint exported as a Hugging Face folder: the same bytes whatever layout exports it (here a
+// TP=2 checkpoint exported at TP=1 and TP=2), and a folder `megasft train --model-dir` loads.
+TEST(Checkpoints, ExportsToHuggingFaceAtAnyLayout) {
+  ScratchDir dir;
+  const std::string root = dir.file("ck");
+  auto run = train({2, 1, 1}, dir, "run", {"--max-steps", "3", "--save", root});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  for (int nproc : {1, 2}) {
+    auto convert = run_launcher({"--standalone", "--nproc-per-node", std::to_string(nproc), megasft_binary(), "convert",
+                                 "--from-checkpoint", root, "--to-hf", dir.file("hf" + std::to_string(nproc)),
+                                 "--dtype", "fp32"},
+                                dir, {{"OMP_NUM_THREADS", "1"}}, 120);
+    ASSERT_EQ(convert.exit_code, 0) << convert.err;
+  }
+  const std::string exported = read_bytes(dir.file("hf1") + "/model.safetensors");
+  EXPECT_GT(exported.size(), 80000u);
+  EXPECT_TRUE(exported == read_bytes(dir.file("hf2") + "/model.safetensors"));
+  EXPECT_TRUE(fs::exists(dir.file("hf1") + "/config.json"));
+  auto reload = run_launcher({"--standalone", "--nproc-per-node", "2", megasft_binary(), "train", "--model-dir",
+                              dir.file("hf1"), "--train-data", demo_data().train, "--run-dir", dir.file("reload"),
+                              "--tp", "2", "--objective", "ce", "--max-steps", "1", "--seq-length", "96",
+                              "--model.make-vocab-size-divisible-by", "8"},
+                             dir, {{"OMP_NUM_THREADS", "1"}}, 120);
+  EXPECT_EQ(reload.exit_code, 0) << reload.err;
+}
+
 }  // namespace
 }  // namespace megasft::testing
