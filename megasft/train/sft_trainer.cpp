@@ -4,6 +4,7 @@
 #include "megasft/train/sft_trainer.h"
 
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <csignal>
@@ -46,14 +47,20 @@ void write_text(const std::filesystem::path& path, const std::string& text) {
   MEGASFT_CHECK(out.good(), "cannot write '", path.string(), "'");
 }
 
-// Fault injection for the launcher's restart test: MEGASFT_FAULT_KILL_AT_STEP=<step> SIGKILLs the last
-// rank right after that step, in the first attempt of a job only (TORCHELASTIC_RESTART_COUNT 0).
-void inject_worker_kill(int64_t step, const parallel::ParallelState& state) {
-  const char* at = std::getenv("MEGASFT_FAULT_KILL_AT_STEP");
+// Fault injection for the launcher's restart tests, in the first attempt of a job only
+// (TORCHELASTIC_RESTART_COUNT 0) and on the last rank: MEGASFT_FAULT_KILL_AT_STEP=<step> SIGKILLs it
+// right after that step; MEGASFT_FAULT_HANG_AT_STEP=<step> makes it stop answering (the others must
+// detect it through the collective timeout).
+void inject_worker_fault(int64_t step, const parallel::ParallelState& state) {
   const char* attempt = std::getenv("TORCHELASTIC_RESTART_COUNT");
-  if (at && std::to_string(step) == at && (!attempt || std::string(attempt) == "0") &&
-      state.global_rank() == state.world_size() - 1)
-    std::raise(SIGKILL);
+  if ((attempt && std::string(attempt) != "0") || state.global_rank() != state.world_size() - 1) return;
+  auto at = [&](const char* name) {
+    const char* value = std::getenv(name);
+    return value && std::to_string(step) == value;
+  };
+  if (at("MEGASFT_FAULT_KILL_AT_STEP")) std::raise(SIGKILL);
+  if (at("MEGASFT_FAULT_HANG_AT_STEP"))
+    for (;;) pause();
 }
 
 }  // namespace
@@ -237,7 +244,7 @@ TrainSummary run_sft(const TrainOptions& options, const std::shared_ptr<parallel
         std::cout << format_progress_line(record, options.max_steps, eta) << std::endl;
       }
     }
-    inject_worker_kill(step, *state);
+    inject_worker_fault(step, *state);
     const bool interval_due = options.save_interval > 0 && step % options.save_interval == 0;
     const bool exiting = options.exit_interval > 0 && step % options.exit_interval == 0 && step < options.max_steps;
     if (!options.save_dir.empty() && (interval_due || exiting || step == options.max_steps))

@@ -67,5 +67,27 @@ TEST(ElasticLaunch, KilledWorkerRestartsFromTheLastCheckpoint) {
   EXPECT_EQ(a.back()["loss"].get<double>(), b.back()["loss"].get<double>());
 }
 
+// A worker that stops answering: the others' collectives time out (--dist-timeout), they exit naming
+// the operation, the launcher stops the hung worker and restarts the job from the last checkpoint.
+TEST(ElasticLaunch, HungWorkerIsDetectedByTheCollectiveTimeout) {
+  ScratchDir dir;
+  std::vector<std::string> plain = {"--standalone", "--nproc-per-node", "2"};
+  for (const auto& a : train_args(dir.file("plain"), {})) plain.push_back(a);
+  auto uninterrupted = run_launcher(plain, dir, {{"OMP_NUM_THREADS", "1"}}, 120);
+  ASSERT_EQ(uninterrupted.exit_code, 0) << uninterrupted.err;
+
+  std::vector<std::string> elastic = {"--standalone", "--nproc-per-node", "2", "--max-restarts", "1",
+                                      "--grace-period", "1"};
+  for (const auto& a : train_args(dir.file("elastic"), {"--save", dir.file("ck"), "--save-interval", "2", "--resume",
+                                                        "--dist-timeout", "4"}))
+    elastic.push_back(a);
+  auto restarted = run_launcher(elastic, dir, {{"OMP_NUM_THREADS", "1"}, {"MEGASFT_FAULT_HANG_AT_STEP", "3"}}, 180);
+  ASSERT_EQ(restarted.exit_code, 0) << restarted.err;
+  EXPECT_NE(restarted.err.find("timeout 4 s"), std::string::npos) << restarted.err;  // named by the survivor
+  auto a = read_metrics(dir.file("plain")), b = read_metrics(dir.file("elastic"));
+  ASSERT_EQ(b.size(), a.size());
+  EXPECT_EQ(a.back()["loss"].get<double>(), b.back()["loss"].get<double>());
+}
+
 }  // namespace
 }  // namespace megasft::testing
