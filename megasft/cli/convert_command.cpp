@@ -10,6 +10,7 @@
 #include "megasft/checkpoint/distributed_checkpoint.h"
 #include "megasft/checkpoint/hf_export.h"
 #include "megasft/checkpoint/hf_import.h"
+#include "megasft/cli/command_options.h"
 #include "megasft/cli/commands.h"
 #include "megasft/model/hf_config.h"
 #include "parallel/parallel_state.h"
@@ -64,13 +65,7 @@ int convert_command(const Args& args) {
       "pp", po::value(&pp)->default_value(pp), "pipeline stages (one output file each)")(
       "dist-timeout", po::value(&timeout_s)->default_value(timeout_s),
       "seconds before a collective is hung");
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(description).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    MEGASFT_FAIL("megasft convert: ", e.what(), " (see megasft convert --help)");
-  }
+  const auto vm = parse_command_options(args, description, "convert");
   if (help) {
     std::cout
         << "usage: [megasft-run --nproc-per-node N] megasft convert --from-hf DIR --to-hf DIR\n"

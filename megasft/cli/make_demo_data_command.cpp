@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kernels/check.h"
+#include "megasft/cli/command_options.h"
 #include "megasft/cli/commands.h"
 #include "megasft/data/char_tokenizer.h"
 #include "megasft/data/chat_format.h"
@@ -78,15 +79,7 @@ int make_demo_data_command(const Args& args) {
        "number of held-out samples")
       ("seed", po::value(&seed)->default_value(seed), "generator seed");
   // clang-format on
-  po::variables_map vm;
-  try {
-    // An empty positional description makes stray arguments an error instead of being ignored.
-    const po::positional_options_description no_positionals;
-    po::store(po::command_line_parser(args).options(desc).positional(no_positionals).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    MEGASFT_FAIL("make-demo-data: ", e.what(), " (see megasft make-demo-data --help)");
-  }
+  const auto vm = parse_command_options(args, desc, "make-demo-data");
   if (vm.count("help") > 0) {
     std::cout << "usage: megasft make-demo-data --output PATH [--heldout PATH] [options]\n" << desc;
     return 0;

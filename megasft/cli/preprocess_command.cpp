@@ -7,6 +7,7 @@
 #include <string>
 
 #include "kernels/check.h"
+#include "megasft/cli/command_options.h"
 #include "megasft/cli/commands.h"
 #include "megasft/data/preprocess.h"
 #include "megasft/data/progress_bar.h"
@@ -60,14 +61,7 @@ int preprocess_command(const Args& args) {
       ("on-bad-row", po::value(&on_bad_row)->default_value(on_bad_row),
        "skip: report each bad row with its line number and go on; fail: stop at the first");
   // clang-format on
-  po::variables_map vm;
-  try {
-    const po::positional_options_description no_positionals;
-    po::store(po::command_line_parser(args).options(desc).positional(no_positionals).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    MEGASFT_FAIL("preprocess: ", e.what(), " (see megasft preprocess --help)");
-  }
+  const auto vm = parse_command_options(args, desc, "preprocess");
   if (vm.count("help") > 0) {
     std::cout << "usage: megasft preprocess --input FILE.jsonl --tokenizer tokenizer.json "
                  "--template llama3|qwen2 --output FILE.h5 [--max-length N] [--pack]\n"

@@ -7,6 +7,7 @@
 #include <iostream>
 
 #include "kernels/check.h"
+#include "megasft/cli/command_options.h"
 #include "megasft/cli/commands.h"
 #include "megasft/objectives/logits_probe.h"
 #include "megasft/objectives/objective_program_options.h"
@@ -28,13 +29,7 @@ int probe_objective_command(const Args& args) {
       ("output", po::value(&output), "HDF5 to write: loss, token_loss, grad, p_target, topk_sum, mask")
       ("dist-timeout", po::value(&timeout_s)->default_value(timeout_s), "seconds before a collective is hung");
   io.add(objective.description());
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(io).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    MEGASFT_FAIL("megasft probe-objective: ", e.what());
-  }
+  const auto vm = parse_command_options(args, io, "probe-objective");
   if (help) {
     std::cout << io;
     return 0;

@@ -8,6 +8,7 @@
 
 #include "kernels/check.h"
 #include "megasft/checkpoint/hf_import.h"
+#include "megasft/cli/command_options.h"
 #include "megasft/cli/commands.h"
 #include "megasft/eval/topk_statistics.h"
 #include "megasft/model/hf_config.h"
@@ -64,13 +65,7 @@ int stats_command(const Args& args) {
       "pad the vocabulary to a multiple of this times tp (padding is excluded from every "
       "statistic)")("dist-timeout", po::value(&timeout_s)->default_value(timeout_s),
                     "seconds before a collective is hung");
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(description).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    MEGASFT_FAIL("megasft stats: ", e.what(), " (see megasft stats --help)");
-  }
+  const auto vm = parse_command_options(args, description, "stats");
   if (help) {
     std::cout << "usage: megasft-run --nproc-per-node TP megasft stats --model DIR --data FILE.h5 "
                  "--output FILE.h5\n"

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernels/check.h"
+#include "megasft/cli/command_options.h"
 #include "megasft/cli/commands.h"
 #include "megasft/data/bpe_tokenizer.h"
 
@@ -74,14 +75,7 @@ int tokenize_command(const Args& args) {
        "texts are JSON strings, one per line (input when encoding, output when decoding), so they "
        "may hold newlines; without it a line is the text itself, byte for byte");
   // clang-format on
-  po::variables_map vm;
-  try {
-    const po::positional_options_description no_positionals;
-    po::store(po::command_line_parser(args).options(desc).positional(no_positionals).run(), vm);
-    po::notify(vm);
-  } catch (const po::error& e) {
-    MEGASFT_FAIL("tokenize: ", e.what(), " (see megasft tokenize --help)");
-  }
+  const auto vm = parse_command_options(args, desc, "tokenize");
   if (vm.count("help") > 0) {
     std::cout << "usage: megasft tokenize --tokenizer FILE [--decode] [--json] < in > out\n"
                  "Encodes one text per stdin line into one JSON array of ids per stdout line, as\n"
