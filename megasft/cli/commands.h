@@ -17,5 +17,6 @@ int tokenize_command(const Args& args);        // tokenizer.json encode/decode f
 int preprocess_command(const Args& args);      // chat JSONL -> chat template -> HDF5 tokens
 int convert_command(const Args& args);         // Hugging Face folder -> megasft model -> Hugging Face folder
 int stats_command(const Args& args);           // per-token target probability and top-k sums to HDF5
+int plan_command(const Args& args);            // which TP/PP/DP layout fits and runs fastest on N nodes
 
 }  // namespace megasft::cli

@@ -20,6 +20,7 @@ void print_usage() {
                "  tokenize         encode text to ids (or --decode) with a tokenizer.json\n"
                "  convert          Hugging Face checkpoint -> megasft's sharded model -> Hugging Face folder\n"
                "  stats            per-token target probability and top-k probability sums of a model on data\n"
+               "  plan             which TP/PP/DP layout fits in memory and runs fastest on N nodes\n"
                "  preprocess       chat JSONL -> Llama 3 / Qwen2.5 template -> HDF5 tokens\n\n"
                "Run `megasft <command> --help` for the options of a command.\n";
 }
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
       {"preprocess", megasft::cli::preprocess_command},
       {"convert", megasft::cli::convert_command},
       {"stats", megasft::cli::stats_command},
+      {"plan", megasft::cli::plan_command},
   };
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     print_usage();
