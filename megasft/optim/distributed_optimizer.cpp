@@ -54,25 +54,18 @@ DistributedOptimizer::DistributedOptimizer(parallel::ParameterList parameters,
     master_.narrow(0, b.owned_offset, shard_size(b)).copy_(flat.narrow(0, owned_start(b), shard_size(b)));
   exp_avg_ = at::zeros_like(master_);
   exp_avg_sq_ = at::zeros_like(master_);
-  decay_mask_ = owned_mask([](const parallel::Parameter& p) { return p.value.dim() >= 2; });
   // Replicated parameters have the same gradient on every TP rank: count them on TP rank 0 only; the
   // last stage's copy of a tied embedding is counted on the first stage.
-  norm_mask_ = owned_mask([&](const parallel::Parameter& p) {
-    return (p.is_tensor_parallel() || tp_rank_ == 0) && !p.is_duplicate;
-  });
-}
-
-template <typename Predicate>
-at::Tensor DistributedOptimizer::owned_mask(Predicate include) const {
-  auto mask = at::zeros({owned_}, at::kFloat);
   for (const auto& b : buckets_) {
     const int64_t lo = owned_start(b), hi = lo + shard_size(b);
     for (size_t i = 0; i < parameters_.size(); ++i) {
-      const int64_t p_lo = std::max(lo, offsets_[i]), p_hi = std::min(hi, offsets_[i] + parameters_[i].value.numel());
-      if (p_lo < p_hi && include(parameters_[i])) mask.narrow(0, b.owned_offset + p_lo - lo, p_hi - p_lo).fill_(1.0f);
+      const auto& p = parameters_[i];
+      const int64_t p_lo = std::max(lo, offsets_[i]), p_hi = std::min(hi, offsets_[i] + p.value.numel());
+      if (p_lo >= p_hi) continue;
+      segments_.push_back({b.owned_offset + p_lo - lo, p_hi - p_lo, p.value.dim() >= 2,
+                           (p.is_tensor_parallel() || tp_rank_ == 0) && !p.is_duplicate});
     }
   }
-  return mask;
 }
 
 void DistributedOptimizer::accumulate_gradients() {
@@ -173,7 +166,16 @@ double DistributedOptimizer::step(double lr, double max_norm) {
   main_grad_.zero_();
 
   // 2. Global norm over every rank's distinct elements, in double so it does not depend on the layout.
-  auto squares = (grad.to(at::kDouble).pow(2) * norm_mask_.to(at::kDouble)).sum().reshape({1});
+  // Accumulated in double a million elements at a time, so no full-size float64 copy is ever made.
+  constexpr int64_t kNormChunk = 1 << 20;
+  double local_squares = 0;
+  for (const auto& seg : segments_) {
+    if (!seg.in_norm) continue;
+    for (int64_t start = 0; start < seg.length; start += kNormChunk)
+      local_squares += grad.narrow(0, seg.owned_offset + start, std::min(kNormChunk, seg.length - start))
+                           .to(at::kDouble).pow(2).sum().item<double>();
+  }
+  auto squares = at::full({1}, local_squares, at::kDouble);
   if (dp_size_ > 1) dp_->all_reduce(squares, parallel::ReduceOp::kSum);
   tp_->all_reduce(squares, parallel::ReduceOp::kSum);
   pp_->all_reduce(squares, parallel::ReduceOp::kSum);
@@ -181,7 +183,9 @@ double DistributedOptimizer::step(double lr, double max_norm) {
   if (max_norm > 0 && norm > max_norm) grad.mul_(max_norm / (norm + 1e-6));
 
   // 3. AdamW on the owned fp32 master weights, then every rank gets the new values.
-  if (options_.adam.weight_decay > 0) master_.sub_(master_ * decay_mask_ * (lr * options_.adam.weight_decay));
+  if (options_.adam.weight_decay > 0)
+    for (const auto& seg : segments_)
+      if (seg.decay) master_.narrow(0, seg.owned_offset, seg.length).mul_(1.0 - lr * options_.adam.weight_decay);
   adam_update_(master_, grad, exp_avg_, exp_avg_sq_, lr, step_, options_.adam);
   for (const auto& b : buckets_) {
     auto shard = master_.narrow(0, b.owned_offset, shard_size(b));

@@ -57,9 +57,13 @@ class DistributedOptimizer {
 
   int64_t shard_size(const Bucket& b) const { return (b.end - b.start) / dp_size_; }
   int64_t owned_start(const Bucket& b) const { return b.start + dp_rank_ * shard_size(b); }
-  // An fp32 vector over the owned elements: per parameter, `value` where `include` holds, else 0.
-  template <typename Predicate>
-  at::Tensor owned_mask(Predicate include) const;
+  // A run of owned elements that belongs to one parameter: what weight decay and the norm look at,
+  // kept as ranges rather than per-element masks so the state stays 12 bytes per owned element.
+  struct OwnedSegment {
+    int64_t owned_offset = 0, length = 0;
+    bool decay = false;    // matrices only
+    bool in_norm = false;  // counted once in the global gradient norm
+  };
   void write_parameters(const at::Tensor& flat_values, int64_t start, int64_t end);
   at::Tensor gather_flat(const at::Tensor& owned) const;  // [owned] -> [total], collective over DP
 
@@ -73,7 +77,7 @@ class DistributedOptimizer {
 
   at::Tensor main_grad_;                          // [total] fp32, every element
   at::Tensor master_, exp_avg_, exp_avg_sq_;      // [owned] fp32
-  at::Tensor decay_mask_, norm_mask_;             // [owned] fp32 0/1
+  std::vector<OwnedSegment> segments_;
 };
 
 }  // namespace megasft::optim

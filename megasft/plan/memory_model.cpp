@@ -6,8 +6,8 @@
 //             micro-batch. Activations fall and .grad grows linearly through the stage, so the peak
 //             is at one end: all activations (+ the head's buffers on the last stage), or all
 //             .grad.
-//   step      the reduced gradient shard and the clipping norm's float64 temporaries
-//             ((g.double().pow(2) * mask.double()).sum() keeps four of them alive at once).
+//   step      the reduced gradient shard and Adam's denominator (the clipping norm is accumulated in
+//             float64 over chunks of a million elements).
 #include "megasft/plan/memory_model.h"
 
 #include <algorithm>
@@ -20,12 +20,11 @@ namespace megasft::plan {
 namespace {
 
 constexpr double kFloat32 = 4, kInt64 = 8, kFloat64 = 8;
-// Per owned element during the step: the reduced gradient (fp32) and four float64 temporaries of
-// the norm.
-constexpr double kStepBytesPerOwned = kFloat32 + 4 * kFloat64;
-// Master weights, exp_avg, exp_avg_sq, and the decay and norm masks: five fp32 vectors per owned
-// element.
-constexpr double kOptimizerBytesPerOwned = 5 * kFloat32;
+// Per owned element during the step: the reduced gradient and Adam's denominator (fp32); the norm is
+// accumulated in float64 over chunks of a million elements, a fixed 16 MiB.
+constexpr double kStepBytesPerOwned = 2 * kFloat32;
+// Master weights, exp_avg and exp_avg_sq: three fp32 vectors per owned element.
+constexpr double kOptimizerBytesPerOwned = 3 * kFloat32;
 
 }  // namespace
 

@@ -42,8 +42,7 @@ struct StageMemory {
   double pipeline_peak() const { return held() + other_micro_batches + p2p_held + backward_peak; }
 
   // The optimizer step.
-  double step_transient = 0;  // reduced gradient shard (4 B) and the norm's float64 temporaries (32
-                              // B) per owned element
+  double step_transient = 0;  // reduced gradient shard and Adam's denominator: 8 B per owned element
   double dp_buffers = 0;  // the largest bucket's reduce-scatter input and all-gather output, fp32
   double step_peak() const { return held() + step_transient + dp_buffers; }
 

@@ -88,7 +88,7 @@ void print_breakdown(std::ostringstream& out, int index, const EvaluatedLayout& 
       << fixed(gib(m.other_micro_batches), 2) << " + p2p " << fixed(gib(m.p2p_held), 2)
       << " + the one in backward " << fixed(gib(m.backward_peak), 2) << " ("
       << m.backward_peak_cause << ") = " << fixed(gib(m.pipeline_peak()), 1) << "\n";
-  out << "     step      gradient shard and norm temporaries " << fixed(gib(m.step_transient), 2)
+  out << "     step      gradient shard and Adam temporaries " << fixed(gib(m.step_transient), 2)
       << " + DP buffers " << fixed(gib(m.dp_buffers), 2) << " = " << fixed(gib(m.step_peak()), 1)
       << "\n";
   const auto& slowest =

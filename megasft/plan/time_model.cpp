@@ -23,9 +23,10 @@ constexpr double kLatencyNvlinkS = 15e-6, kLatencyInterNodeS = 30e-6;
 // chunk is written, read for the top-k and the sum of exponentials, rewritten as its gradient, read
 // by two GEMMs.
 constexpr double kActivationPasses = 4, kRecomputePasses = 2, kLogitsPasses = 5;
-// The update reads and writes master, moments, masks and gradient (about 40 B per owned element)
-// and the norm's float64 temporaries (about 80 B).
-constexpr double kOptimizerTrafficPerOwned = 120;
+// The update reads and writes the master weights and both moments (24 B per owned element), reads the
+// gradient twice (norm, Adam), writes and reads Adam's denominator, and the norm's chunked float64
+// pass reads and writes about 24 B more: about 64 B per owned element.
+constexpr double kOptimizerTrafficPerOwned = 64;
 
 double ring_all_reduce_s(double bytes, int ranks, double bandwidth, double latency) {
   if (ranks <= 1) return 0;
