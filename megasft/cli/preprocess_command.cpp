@@ -50,7 +50,10 @@ int preprocess_command(const Args& args) {
        "or {\"prompt\", \"response\"} per line, required")
       ("tokenizer", po::value(&o.tokenizer), "Hugging Face tokenizer.json (byte-level BPE), required")
       ("template", po::value(&o.chat_template),
-       "chat template: llama3 or qwen2 (Qwen2.5 ChatML), required")
+       "chat template: llama3 (Llama 3), llama3.1 (Llama 3.1 / 3.2, with the date lines) or qwen2 "
+       "(Qwen2.5 ChatML), required")
+      ("date-string", po::value(&o.date_string)->default_value(o.date_string),
+       "llama3.1's \"Today Date\" (Llama 3.2 renders the current date, e.g. \"23 Nov 2026\")")
       ("output", po::value(&o.output), "token dataset to write (.h5), required")
       ("max-length", po::value(&o.max_length)->default_value(0),
        "truncate longer samples to N tokens (counted in the summary); 0 = no limit")
@@ -64,11 +67,11 @@ int preprocess_command(const Args& args) {
   const auto vm = parse_command_options(args, desc, "preprocess");
   if (vm.count("help") > 0) {
     std::cout << "usage: megasft preprocess --input FILE.jsonl --tokenizer tokenizer.json "
-                 "--template llama3|qwen2 --output FILE.h5 [--max-length N] [--pack]\n"
+                 "--template llama3|llama3.1|qwen2 --output FILE.h5 [--max-length N] [--pack]\n"
               << desc;
     return 0;
   }
-  MEGASFT_CHECK(vm.count("template") > 0, "preprocess: --template llama3|qwen2 is required");
+  MEGASFT_CHECK(vm.count("template") > 0, "preprocess: --template llama3|llama3.1|qwen2 is required");
   if (vm.count("system-prompt") > 0) o.system_prompt = system_prompt;
   o.on_bad_row = data::parse_bad_row_policy(on_bad_row);
   MEGASFT_CHECK(!o.pack || o.max_length > 0, "preprocess: --pack needs --max-length N");

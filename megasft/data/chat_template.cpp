@@ -7,15 +7,19 @@ namespace megasft::data {
 
 ChatTemplateKind parse_chat_template_kind(std::string_view name) {
   if (name == "llama3") return ChatTemplateKind::kLlama3;
+  if (name == "llama3.1") return ChatTemplateKind::kLlama31;
   if (name == "qwen2") return ChatTemplateKind::kQwen2;
-  MEGASFT_FAIL("unknown chat template '", name, "' (expected llama3 or qwen2)");
+  MEGASFT_FAIL("unknown chat template '", name, "' (expected llama3, llama3.1 or qwen2)");
 }
 
 ChatTemplate::ChatTemplate(ChatTemplateKind kind, const BpeTokenizer& tokenizer,
-                           std::optional<std::string> system_prompt)
-    : kind_(kind), tokenizer_(tokenizer), system_prompt_(std::move(system_prompt)) {
+                           std::optional<std::string> system_prompt, std::string date_string)
+    : kind_(kind), tokenizer_(tokenizer), system_prompt_(std::move(system_prompt)),
+      date_string_(std::move(date_string)) {
   if (system_prompt_) check_utf8(*system_prompt_, "the system prompt");
-  if (kind_ == ChatTemplateKind::kLlama3) {
+  MEGASFT_CHECK(date_string_.find('\n') == std::string::npos, "the date string '", date_string_,
+                "' must be one line");
+  if (kind_ != ChatTemplateKind::kQwen2) {
     bos_ = special_id("<|begin_of_text|>");
     start_header_ = special_id("<|start_header_id|>");
     end_header_ = special_id("<|end_header_id|>");
@@ -29,7 +33,7 @@ ChatTemplate::ChatTemplate(ChatTemplateKind kind, const BpeTokenizer& tokenizer,
 int32_t ChatTemplate::special_id(const char* content) const {
   const std::optional<int32_t> id = tokenizer_.added_token_id(content);
   MEGASFT_CHECK(id.has_value(), "chat template ",
-                kind_ == ChatTemplateKind::kLlama3 ? "llama3" : "qwen2", " needs the token '",
+                kind_ == ChatTemplateKind::kQwen2 ? "qwen2" : "llama3", " needs the token '",
                 content, "', which tokenizer file '", tokenizer_.path(),
                 "' does not define (wrong tokenizer for this template?)");
   return *id;
@@ -56,8 +60,22 @@ std::vector<ChatTemplate::Item> ChatTemplate::items(
   for (const ChatMessage& m : messages) turns.emplace_back(m.role, m.content);
 
   std::vector<Item> out;
-  if (kind_ == ChatTemplateKind::kLlama3) {
+  if (kind_ == ChatTemplateKind::kLlama31) {
+    // The system turn is always there: the dates, then the system message (or nothing).
+    std::string_view system;
+    size_t first = 0;
+    if (!turns.empty() && turns.front().first == "system") system = turns[first++].second;
     out.push_back({bos_, false, "", {}});
+    out.push_back({start_header_, false, "", {}});
+    out.push_back({-1, false, "system", {}});
+    out.push_back({end_header_, false, "", {}});
+    out.push_back({-1, false, "\n\nCutting Knowledge Date: December 2023\nToday Date: " + date_string_ + "\n\n",
+                   python_strip(system)});
+    out.push_back({eot_, false, "", {}});
+    turns.erase(turns.begin(), turns.begin() + static_cast<std::ptrdiff_t>(first));
+  }
+  if (kind_ != ChatTemplateKind::kQwen2) {
+    if (kind_ == ChatTemplateKind::kLlama3) out.push_back({bos_, false, "", {}});
     for (const auto& [role, content] : turns) {
       const bool answer = role == "assistant";
       out.push_back({start_header_, false, "", {}});

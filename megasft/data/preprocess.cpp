@@ -83,7 +83,7 @@ PreprocessReport preprocess_jsonl(const PreprocessOptions& options,
                 "': no such file");
   const ChatTemplateKind kind = parse_chat_template_kind(options.chat_template);
   const BpeTokenizer tokenizer = BpeTokenizer::from_file(options.tokenizer);
-  const ChatTemplate chat(kind, tokenizer, options.system_prompt);
+  const ChatTemplate chat(kind, tokenizer, options.system_prompt, options.date_string);
 
   std::ifstream in(options.input, std::ios::binary);
   MEGASFT_CHECK(in.good(), "cannot open input file '", options.input, "'");

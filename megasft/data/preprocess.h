@@ -26,7 +26,8 @@ BadRowPolicy parse_bad_row_policy(std::string_view name);  // "skip" | "fail"
 struct PreprocessOptions {
   std::string input;          // JSONL
   std::string tokenizer;      // tokenizer.json
-  std::string chat_template;  // llama3 | qwen2
+  std::string chat_template;  // llama3 | llama3.1 | qwen2
+  std::string date_string = kLlama31DefaultDate;  // llama3.1's "Today Date"
   std::string output;         // .h5
   int64_t max_length = 0;     // 0: no limit (not with pack)
   bool pack = false;

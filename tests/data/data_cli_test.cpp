@@ -121,7 +121,7 @@ TEST(PreprocessCommand, SkipsBadRowsLoudlyOrFails) {
   EXPECT_NE(r.err.find("unknown chat template 'mistral'"), std::string::npos) << r.err;
   r = megasft(dir, base);
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("--template llama3|qwen2 is required"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--template llama3|llama3.1|qwen2 is required"), std::string::npos) << r.err;
 }
 
 }  // namespace
