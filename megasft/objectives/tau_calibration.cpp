@@ -99,10 +99,14 @@ TauCalibration calibrate_tau(const model::LlamaModel& model, const data::TokenDa
   return result;
 }
 
+nlohmann::json tau_calibration_json(const TauCalibration& c) {
+  return {{"tau", c.tau},         {"top_k", c.top_k},         {"ratio", c.ratio},
+          {"samples", c.samples}, {"positions", c.positions}, {"positions_mode", c.positions_mode},
+          {"data", c.data_path}};
+}
+
 void write_tau_file(const std::string& path, const TauCalibration& c) {
-  nlohmann::json j = {{"tau", c.tau},         {"top_k", c.top_k},         {"ratio", c.ratio},
-                      {"samples", c.samples}, {"positions", c.positions}, {"positions_mode", c.positions_mode},
-                      {"data", c.data_path}};
+  const nlohmann::json j = tau_calibration_json(c);
   const auto parent = std::filesystem::path(path).parent_path();
   if (!parent.empty()) std::filesystem::create_directories(parent);
   const std::string temporary = path + ".tmp";

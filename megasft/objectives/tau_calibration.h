@@ -2,6 +2,8 @@
 // held-out data, so about a fraction r of positions has S_t >= tau and is left unpenalised.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -36,6 +38,7 @@ TauCalibration calibrate_tau(const model::LlamaModel& model, const data::TokenDa
 
 // The calibration as a JSON file (`megasft calibrate` writes it, `megasft train` reads it). Reading
 // a malformed file is an error naming the file and the field.
+nlohmann::json tau_calibration_json(const TauCalibration& calibration);  // also what metadata.json records
 void write_tau_file(const std::string& path, const TauCalibration& calibration);
 TauCalibration read_tau_file(const std::string& path);
 

@@ -8,16 +8,6 @@
 #include "megasft/objectives/tau_calibration.h"
 
 namespace megasft::train {
-namespace {
-
-nlohmann::json describe(const objectives::TauCalibration& c, const std::string& source) {
-  return {{"tau", c.tau},         {"top_k", c.top_k},         {"ratio", c.ratio},
-          {"samples", c.samples}, {"positions", c.positions}, {"positions_mode", c.positions_mode},
-          {"data", c.data_path},  {"source", source}};
-}
-
-}  // namespace
-
 objectives::ObjectiveOptions resolve_tau(const TrainOptions& options, const model::LlamaModel& model,
                                          const parallel::CommunicatorPtr& pipeline, bool leader,
                                          nlohmann::json& record, double checkpoint_tau) {
@@ -62,7 +52,8 @@ objectives::ObjectiveOptions resolve_tau(const TrainOptions& options, const mode
     source = "calibrated before training";
   }
   objective.tau = calibration.tau;
-  record = describe(calibration, source);
+  record = objectives::tau_calibration_json(calibration);
+  record["source"] = source;
   if (leader)
     std::cout << "megasft: tau = " << calibration.tau << " (" << source << "; k=" << calibration.top_k
               << ", r=" << calibration.ratio << ", n=" << calibration.samples << " samples, "
