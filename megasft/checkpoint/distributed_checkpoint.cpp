@@ -197,6 +197,16 @@ void DistributedCheckpointer::save(const std::string& root, const TrainingProgre
 TrainingProgress DistributedCheckpointer::load(const std::string& path, bool fallback,
                                                const parallel::ParameterList& parameters,
                                                optim::DistributedOptimizer& optimizer) {
+  return load_impl(path, fallback, parameters, &optimizer);
+}
+
+TrainingProgress DistributedCheckpointer::load_weights(const std::string& path, const parallel::ParameterList& parameters) {
+  return load_impl(path, /*fallback=*/false, parameters, nullptr);
+}
+
+TrainingProgress DistributedCheckpointer::load_impl(const std::string& path, bool fallback,
+                                                    const parallel::ParameterList& parameters,
+                                                    optim::DistributedOptimizer* optimizer) {
   NvtxRange range("checkpoint_load");
   std::vector<fs::path> candidates;
   if (fs::exists(fs::path(path) / kMetadataFile)) {
@@ -227,7 +237,8 @@ TrainingProgress DistributedCheckpointer::load(const std::string& path, bool fal
       Hdf5TensorFile file((dir / kTensorFile).string(), Hdf5TensorFile::Mode::kRead);
       for (const auto& p : parameters) {
         values.push_back(read_parameter(file, "model/" + p.name, p, tp_rank, tp_size));
-        states.push_back({read_parameter(file, kStateKinds[0] + p.name, p, tp_rank, tp_size),
+        if (optimizer)
+          states.push_back({read_parameter(file, kStateKinds[0] + p.name, p, tp_rank, tp_size),
                           read_parameter(file, kStateKinds[1] + p.name, p, tp_rank, tp_size),
                           read_parameter(file, kStateKinds[2] + p.name, p, tp_rank, tp_size)});
       }
@@ -241,7 +252,7 @@ TrainingProgress DistributedCheckpointer::load(const std::string& path, bool fal
     if (all_ok) {
       at::NoGradGuard no_grad;
       for (size_t i = 0; i < parameters.size(); ++i) parameters[i].value.detach().copy_(values[i]);
-      optimizer.load_state(states, progress.step);
+      if (optimizer) optimizer->load_state(states, progress.step);
       return progress;
     }
     if (!failure.empty())

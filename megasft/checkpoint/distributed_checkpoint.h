@@ -45,9 +45,15 @@ class DistributedCheckpointer {
   TrainingProgress load(const std::string& path, bool fallback, const parallel::ParameterList& parameters,
                         optim::DistributedOptimizer& optimizer);
 
+  // Collective, like load, but the model's parameters only (a fresh run starting from a checkpoint).
+  TrainingProgress load_weights(const std::string& path, const parallel::ParameterList& parameters);
+
   static bool has_checkpoint(const std::string& root);
 
  private:
+  TrainingProgress load_impl(const std::string& path, bool fallback, const parallel::ParameterList& parameters,
+                             optim::DistributedOptimizer* optimizer);
+
   const parallel::ParallelState& state_;
   int keep_;
 };

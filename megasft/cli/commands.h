@@ -18,5 +18,10 @@ int preprocess_command(const Args& args);      // chat JSONL -> chat template ->
 int convert_command(const Args& args);         // Hugging Face folder -> megasft model -> Hugging Face folder
 int stats_command(const Args& args);           // per-token target probability and top-k sums to HDF5
 int plan_command(const Args& args);            // which TP/PP/DP layout fits and runs fastest on N nodes
+int grpo_command(const Args& args);            // GRPO on math prompts: rollouts, grader reward, clipped updates
+int rollout_filter_command(const Args& args);  // keep prompts whose samples neither all pass nor all fail
+int eval_command(const Args& args);            // math benchmarks: Avg@K, pass@k, the paper's Table 1
+int report_command(const Args& args);          // run dir -> self-contained HTML report (curves, eval tables)
+int self_bleu_command(const Args& args);       // Self-BLEU diversity of generations JSONL (nltk or GEM variant)
 
 }  // namespace megasft::cli

@@ -21,7 +21,12 @@ void print_usage() {
                "  convert          Hugging Face checkpoint -> megasft's sharded model -> Hugging Face folder\n"
                "  stats            per-token target probability and top-k probability sums of a model on data\n"
                "  plan             which TP/PP/DP layout fits in memory and runs fastest on N nodes\n"
-               "  preprocess       chat JSONL -> Llama 3 / Qwen2.5 template -> HDF5 tokens\n\n"
+               "  preprocess       chat JSONL -> Llama 3 / Qwen2.5 template -> HDF5 tokens\n"
+               "  grpo             GRPO on math prompts: rollouts on the model's shards, grader reward, clipped updates\n"
+               "  rollout-filter   keep the prompts whose samples are neither all right nor all wrong\n"
+               "  eval             math benchmarks sampled K times: Avg@K, pass@k and the paper's Table 1\n"
+               "  self-bleu        Self-BLEU of sampled generations (lower is more diverse)\n"
+               "  report           HTML report of a run: training curves, evaluation tables, Self-BLEU\n\n"
                "Run `megasft <command> --help` for the options of a command.\n";
 }
 
@@ -39,6 +44,11 @@ int main(int argc, char** argv) {
       {"convert", megasft::cli::convert_command},
       {"stats", megasft::cli::stats_command},
       {"plan", megasft::cli::plan_command},
+      {"grpo", megasft::cli::grpo_command},
+      {"rollout-filter", megasft::cli::rollout_filter_command},
+      {"self-bleu", megasft::cli::self_bleu_command},
+      {"eval", megasft::cli::eval_command},
+      {"report", megasft::cli::report_command},
   };
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     print_usage();

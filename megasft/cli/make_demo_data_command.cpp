@@ -2,6 +2,8 @@
 // in the HDF5 token format, tokenized with the character tokenizer.
 #include <boost/program_options.hpp>
 #include <cstdint>
+#include <fstream>
+#include <nlohmann/json.hpp>
 #include <iomanip>
 #include <iostream>
 #include <sstream>
@@ -60,6 +62,20 @@ std::string write_split(const std::string& path, const std::vector<ChatExample>&
   return out.str();
 }
 
+// GRPO's prompt file for the same problems: {"prompt": ..., "answer": "N"}, N taken from the \boxed{N}
+// that ends every demo answer.
+void write_prompts_jsonl(const std::string& path, const std::vector<ChatExample>& examples) {
+  std::ofstream out(path);
+  MEGASFT_CHECK(out.good(), "make-demo-data: cannot write '", path, "'");
+  for (const ChatExample& ex : examples) {
+    const auto open = ex.answer.rfind("\\boxed{"), close = ex.answer.rfind('}');
+    MEGASFT_CHECK(open != std::string::npos && close > open, "demo answer without \\boxed{}: ", ex.answer);
+    out << nlohmann::json({{"prompt", ex.prompt}, {"answer", ex.answer.substr(open + 7, close - open - 7)}}).dump()
+        << '\n';
+  }
+  MEGASFT_CHECK(out.good(), "make-demo-data: cannot write '", path, "'");
+}
+
 }  // namespace
 
 int make_demo_data_command(const Args& args) {
@@ -68,6 +84,7 @@ int make_demo_data_command(const Args& args) {
   int64_t samples = 4000;
   int64_t heldout_samples = 200;
   uint64_t seed = 1234;
+  std::string prompts_jsonl, heldout_prompts_jsonl;
   po::options_description desc("megasft make-demo-data options");
   // clang-format off
   desc.add_options()
@@ -77,7 +94,10 @@ int make_demo_data_command(const Args& args) {
       ("samples", po::value(&samples)->default_value(samples), "number of train samples")
       ("heldout-samples", po::value(&heldout_samples)->default_value(heldout_samples),
        "number of held-out samples")
-      ("seed", po::value(&seed)->default_value(seed), "generator seed");
+      ("seed", po::value(&seed)->default_value(seed), "generator seed")
+      ("prompts-jsonl", po::value(&prompts_jsonl), "also write the train problems as GRPO prompts (JSONL)")
+      ("heldout-prompts-jsonl", po::value(&heldout_prompts_jsonl),
+       "also write the held-out problems as GRPO prompts (JSONL; needs --heldout)");
   // clang-format on
   const auto vm = parse_command_options(args, desc, "make-demo-data");
   if (vm.count("help") > 0) {
@@ -94,9 +114,12 @@ int make_demo_data_command(const Args& args) {
   const data::CharTokenizer tok;
   const std::vector<ChatExample> train = data::generate_arithmetic_problems(seed, samples);
   std::string summary = "make-demo-data: train " + write_split(output, train, tok);
+  MEGASFT_CHECK(heldout_prompts_jsonl.empty() || !heldout.empty(), "make-demo-data: --heldout-prompts-jsonl needs --heldout");
+  if (!prompts_jsonl.empty()) write_prompts_jsonl(prompts_jsonl, train);
   if (!heldout.empty()) {
-    summary +=
-        "; held-out " + write_split(heldout, heldout_problems(seed, heldout_samples, train), tok);
+    const auto heldout_examples = heldout_problems(seed, heldout_samples, train);
+    summary += "; held-out " + write_split(heldout, heldout_examples, tok);
+    if (!heldout_prompts_jsonl.empty()) write_prompts_jsonl(heldout_prompts_jsonl, heldout_examples);
   }
   std::cout << summary << std::endl;
   return 0;

@@ -142,4 +142,18 @@ TokenizedChat ChatTemplate::encode(const std::vector<ChatMessage>& messages) con
   return out;
 }
 
+std::vector<int32_t> ChatTemplate::encode_generation_prompt(const std::vector<ChatMessage>& messages) const {
+  auto tokens = encode(messages).tokens;
+  if (kind_ == ChatTemplateKind::kQwen2) {
+    tokens.push_back(im_start_);
+    tokenizer_.encode_append("assistant\n", tokens);
+  } else {
+    tokens.push_back(start_header_);
+    tokenizer_.encode_append("assistant", tokens);
+    tokens.push_back(end_header_);
+    tokenizer_.encode_append("\n\n", tokens);
+  }
+  return tokens;
+}
+
 }  // namespace megasft::data

@@ -70,6 +70,12 @@ class ChatTemplate {
   // Token ids equal to tokenizer.encode(render(messages)), plus the loss mask.
   TokenizedChat encode(const std::vector<ChatMessage>& messages) const;
 
+  // A prompt for generation: encode(messages).tokens followed by the assistant turn's header, as
+  // apply_chat_template(..., add_generation_prompt=True) then encode gives.
+  std::vector<int32_t> encode_generation_prompt(const std::vector<ChatMessage>& messages) const;
+  // The token that closes an assistant turn: <|eot_id|> (llama3, llama3.1) or <|im_end|> (qwen2).
+  int32_t end_of_turn_id() const { return kind_ == ChatTemplateKind::kQwen2 ? im_end_ : eot_; }
+
   const BpeTokenizer& tokenizer() const { return tokenizer_; }
 
  private:

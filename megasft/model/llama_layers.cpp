@@ -3,6 +3,7 @@
 #include "megasft/model/llama_layers.h"
 
 #include <cmath>
+#include <limits>
 
 #include "kernels/check.h"
 #include "parallel/mappings.h"
@@ -44,32 +45,65 @@ Attention::Attention(const std::string& prefix, const ModelConfig& c, const para
       o_proj_(prefix + ".o_proj", c.num_attention_heads * c.head_dim(), c.hidden_size, false, tp,
               sequence_parallel) {}
 
-at::Tensor Attention::forward(const at::Tensor& x, const RotaryEmbedding& rope, const at::Tensor& position_ids) const {
+std::array<at::Tensor, 3> Attention::project_qkv(const at::Tensor& x, const RotaryEmbedding& rope,
+                                                 const at::Tensor& position_ids) const {
   auto projected = qkv_proj_.forward(x);  // the whole sequence, also under sequence parallelism
   const int64_t batch = projected.size(0), seq = projected.size(1);
   auto qkv = projected.split_with_sizes(qkv_proj_.local_block_sizes(), -1);
   auto heads = [&](const at::Tensor& t, int64_t n) {  // [B,S,n*D] -> [B,n,S,D]
     return t.reshape({batch, seq, n, head_dim_}).transpose(1, 2);
   };
-  auto q = rope.apply(heads(qkv[0], heads_local_), position_ids);
   auto k_rows = shared_kv_head_ >= 0 ? gather_shared_kv_head(qkv[1]) : qkv[1];
   auto v_rows = shared_kv_head_ >= 0 ? gather_shared_kv_head(qkv[2]) : qkv[2];
-  auto k = rope.apply(heads(k_rows, kv_heads_local_), position_ids);
-  auto v = heads(v_rows, kv_heads_local_);
+  return {rope.apply(heads(qkv[0], heads_local_), position_ids), rope.apply(heads(k_rows, kv_heads_local_), position_ids),
+          heads(v_rows, kv_heads_local_)};
+}
+
+at::Tensor Attention::attend(const at::Tensor& q, at::Tensor k, at::Tensor v, const at::Tensor& masked) const {
   if (kv_heads_local_ != heads_local_) {  // GQA: each KV head serves a contiguous group of queries
     const int64_t group = heads_local_ / kv_heads_local_;
     k = k.repeat_interleave(group, 1);
     v = v.repeat_interleave(group, 1);
   }
   auto scores = at::matmul(q, k.transpose(-2, -1)) / std::sqrt(static_cast<double>(head_dim_));
+  auto probs = at::softmax(scores.masked_fill(masked, -std::numeric_limits<float>::infinity()), -1);
+  const int64_t batch = q.size(0), seq = q.size(2);
+  auto context = at::matmul(probs, v).transpose(1, 2).reshape({batch, seq, heads_local_ * head_dim_});
+  return o_proj_.forward(context);
+}
+
+at::Tensor Attention::forward(const at::Tensor& x, const RotaryEmbedding& rope, const at::Tensor& position_ids) const {
+  auto [q, k, v] = project_qkv(x, rope, position_ids);
+  const int64_t seq = q.size(2);
   auto future = at::ones({seq, seq}, at::kBool).triu(1);  // [S, S]
   if (position_ids.defined()) {  // packed rows: [B, 1, S, S], also masking other conversations
     auto conversation = position_ids.eq(0).cumsum(1);  // [B, S]
     future = future.logical_or(conversation.unsqueeze(2).ne(conversation.unsqueeze(1))).unsqueeze(1);
   }
-  auto probs = at::softmax(scores.masked_fill(future, -std::numeric_limits<float>::infinity()), -1);
-  auto context = at::matmul(probs, v).transpose(1, 2).reshape({batch, seq, heads_local_ * head_dim_});
-  return o_proj_.forward(context);
+  return attend(q, k, v, future);
+}
+
+at::Tensor Attention::forward_cached(const at::Tensor& x, const RotaryEmbedding& rope, const at::Tensor& position_ids,
+                                     KvCache& cache, LayerKvCache& layer) const {
+  auto [q, k, v] = project_qkv(x, rope, position_ids);
+  const int64_t batch = q.size(0), seq = q.size(2), start = cache.length, end = start + seq;
+  MEGASFT_CHECK(end <= cache.capacity, "KV cache of ", cache.capacity, " positions cannot take ", seq,
+                " more after ", start);
+  if (!layer.keys.defined()) {
+    layer.keys = at::empty({batch, kv_heads_local_, cache.capacity, head_dim_}, k.options());
+    layer.values = at::empty({batch, kv_heads_local_, cache.capacity, head_dim_}, v.options());
+  }
+  layer.keys.narrow(2, start, seq).copy_(k);
+  layer.values.narrow(2, start, seq).copy_(v);
+  // Query i (slot start + i) sees slot j when j <= start + i and slot j holds a token: [B, 1, s, end].
+  // A pad always sees itself, so its row stays finite: a NaN there would reach real tokens as 0 * NaN.
+  auto slot = at::arange(end, at::kLong);
+  auto query_slot = at::arange(start, end, at::kLong);
+  auto future = slot.unsqueeze(0).gt(query_slot.unsqueeze(1));  // [s, end]
+  auto itself = slot.unsqueeze(0).eq(query_slot.unsqueeze(1));  // [s, end]
+  auto pad_key = cache.key_valid.narrow(1, 0, end).logical_not().unsqueeze(1);  // [B, 1, end]
+  auto masked = future.unsqueeze(0).logical_or(pad_key.logical_and(itself.logical_not().unsqueeze(0))).unsqueeze(1);
+  return attend(q, layer.keys.narrow(2, 0, end), layer.values.narrow(2, 0, end), masked);
 }
 
 at::Tensor Attention::gather_shared_kv_head(const at::Tensor& rows) const {
@@ -136,6 +170,12 @@ DecoderLayer::DecoderLayer(int64_t index, const ModelConfig& c, const parallel::
 
 at::Tensor DecoderLayer::forward(const at::Tensor& x, const RotaryEmbedding& rope, const at::Tensor& position_ids) const {
   auto h = x + self_attn_.forward(input_layernorm_.forward(x), rope, position_ids);
+  return h + mlp_.forward(post_attention_layernorm_.forward(h));
+}
+
+at::Tensor DecoderLayer::forward_cached(const at::Tensor& x, const RotaryEmbedding& rope,
+                                        const at::Tensor& position_ids, KvCache& cache, LayerKvCache& layer) const {
+  auto h = x + self_attn_.forward_cached(input_layernorm_.forward(x), rope, position_ids, cache, layer);
   return h + mlp_.forward(post_attention_layernorm_.forward(h));
 }
 

@@ -4,6 +4,9 @@
 
 #include <ATen/ATen.h>
 
+#include <array>
+
+#include "megasft/model/kv_cache.h"
 #include "megasft/model/model_config.h"
 #include "megasft/model/rotary_embedding.h"
 #include "parallel/layers.h"
@@ -35,10 +38,20 @@ class Attention {
   // [B,S,H] -> [B,S,H]. position_ids [B, S] (packed rows): RoPE at those positions, and attention only
   // among tokens of the same conversation (a new one starts where the position is 0).
   at::Tensor forward(const at::Tensor& x, const RotaryEmbedding& rope, const at::Tensor& position_ids = {}) const;
+  // Generation: x [B, s, H] are the next s tokens at `position_ids` [B, s]; their keys and values go to
+  // cache slots [cache.length, cache.length + s) (the caller advances cache.length after the last layer)
+  // and each token attends to the valid slots up to its own. No sequence parallelism here.
+  at::Tensor forward_cached(const at::Tensor& x, const RotaryEmbedding& rope, const at::Tensor& position_ids,
+                            KvCache& cache, LayerKvCache& layer) const;
   void initialize(at::Generator& gen, const ModelConfig& config);
   void append_parameters(parallel::ParameterList& out) const;
 
  private:
+  // q, k, v of x as [B, heads, S, D] (k and v with this rank's KV heads, before GQA repetition), rotated.
+  std::array<at::Tensor, 3> project_qkv(const at::Tensor& x, const RotaryEmbedding& rope,
+                                        const at::Tensor& position_ids) const;
+  // softmax(q k^T / sqrt(D), masked) v, GQA-repeated, through o_proj: [B, heads, S, D] -> [B, S, H].
+  at::Tensor attend(const at::Tensor& q, at::Tensor k, at::Tensor v, const at::Tensor& masked) const;
   // [B, S, kv_local] projections of this rank's rows of a shared KV head -> [B, S, head_dim] of the head.
   at::Tensor gather_shared_kv_head(const at::Tensor& rows) const;
 
@@ -67,6 +80,8 @@ class DecoderLayer {
   DecoderLayer(int64_t index, const ModelConfig& config, const parallel::CommunicatorPtr& tp,
                bool sequence_parallel = false);
   at::Tensor forward(const at::Tensor& x, const RotaryEmbedding& rope, const at::Tensor& position_ids = {}) const;
+  at::Tensor forward_cached(const at::Tensor& x, const RotaryEmbedding& rope, const at::Tensor& position_ids,
+                            KvCache& cache, LayerKvCache& layer) const;
   void initialize(at::Generator& gen, const ModelConfig& config);
   void append_parameters(parallel::ParameterList& out) const;
 

@@ -103,6 +103,18 @@ at::Tensor LlamaModel::forward(const at::Tensor& input, const at::Tensor& positi
   return norm_ ? norm_->forward(h) : h;
 }
 
+at::Tensor LlamaModel::forward_cached(const at::Tensor& input, const at::Tensor& position_ids, KvCache& cache) const {
+  MEGASFT_CHECK(!sequence_parallel_, "generation with a KV cache does not run under sequence parallelism");
+  MEGASFT_CHECK(position_ids.dim() == 2 && position_ids.size(0) == input.size(0) && position_ids.size(1) == input.size(1),
+                "position_ids must be [batch, new tokens] = [", input.size(0), ", ", input.size(1), "], got ",
+                position_ids.sizes());
+  at::Tensor h = stage_.is_first ? embed_tokens_->forward(input) : input;
+  if (cache.layers.size() != layers_.size()) cache.layers.resize(layers_.size());
+  for (size_t i = 0; i < layers_.size(); ++i) h = layers_[i].forward_cached(h, rope_, position_ids, cache, cache.layers[i]);
+  cache.length += input.size(1);
+  return norm_ ? norm_->forward(h) : h;
+}
+
 at::Tensor LlamaModel::head_input(const at::Tensor& hidden) const {
   auto full = sequence_parallel_ ? parallel::gather_from_sequence_parallel_region(hidden, tp_)
                                  : parallel::copy_to_tensor_parallel_region(hidden, tp_);

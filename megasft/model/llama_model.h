@@ -33,6 +33,10 @@ class LlamaModel {
   // position_ids [B, S] int64 (packed rows, every stage gets them): RoPE positions restart at 0 where a
   // conversation starts and attention stays inside each conversation. Undefined: 0..S-1, one sequence.
   at::Tensor forward(const at::Tensor& input, const at::Tensor& position_ids = {}) const;
+  // Generation with a KV cache: `input` is the next s tokens [B, s] (first stage) or the previous stage's
+  // hidden [B, s, H], at `position_ids` [B, s]; cache.key_valid must already mark these s slots. Returns
+  // [B, s, H] like forward() and advances cache.length by s. Never sequence-parallel.
+  at::Tensor forward_cached(const at::Tensor& input, const at::Tensor& position_ids, KvCache& cache) const;
   // The last stage's hidden states [B, S(/tp), H] as the head's input inside the TP region: [B*S, H]
   // (copied in, or all-gathered along the sequence under sequence parallelism).
   at::Tensor head_input(const at::Tensor& hidden) const;

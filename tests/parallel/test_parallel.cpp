@@ -30,7 +30,7 @@ TEST_P(MultiRank, WorkersAgreeWithReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, MultiRank,
-                         ::testing::Combine(::testing::Values("layers", "mappings", "objective", "model", "hf_model"),
+                         ::testing::Combine(::testing::Values("layers", "mappings", "objective", "model", "hf_model", "sampler", "rollout"),
                                             ::testing::Values(1, 2, 4)),
                          [](const auto& info) {
                            return std::get<0>(info.param) + "_tp" + std::to_string(std::get<1>(info.param));

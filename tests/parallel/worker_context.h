@@ -55,5 +55,7 @@ void run_mappings_case(WorkerContext& ctx);
 void run_objective_case(WorkerContext& ctx);
 void run_model_case(WorkerContext& ctx);
 void run_hf_model_case(WorkerContext& ctx);
+void run_sampler_case(WorkerContext& ctx);
+void run_rollout_case(WorkerContext& ctx);
 
 }  // namespace megasft::testing

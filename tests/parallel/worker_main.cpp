@@ -17,9 +17,11 @@ int main(int argc, char** argv) {
       {"mappings", megasft::testing::run_mappings_case},
       {"objective", megasft::testing::run_objective_case},
       {"model", megasft::testing::run_model_case},
-      {"hf_model", megasft::testing::run_hf_model_case}};
+      {"hf_model", megasft::testing::run_hf_model_case},
+      {"sampler", megasft::testing::run_sampler_case},
+      {"rollout", megasft::testing::run_rollout_case}};
   if (argc != 2 || !cases.count(argv[1])) {
-    std::cerr << "usage: megasft-test-worker layers|mappings|objective|model|hf_model" << std::endl;
+    std::cerr << "usage: megasft-test-worker layers|mappings|objective|model|hf_model|sampler|rollout" << std::endl;
     return 2;
   }
   const std::string name = argv[1];

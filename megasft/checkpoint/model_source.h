@@ -1,0 +1,29 @@
+// Where a model for generation or RL comes from: a Hugging Face folder (config.json + safetensors) or
+// a megasft training checkpoint (a root or one iter_N), its config and tokenizer found either way.
+#pragma once
+
+#include <string>
+
+#include "megasft/model/llama_model.h"
+#include "parallel/parallel_state.h"
+
+namespace megasft::checkpoint {
+
+struct ModelSource {
+  std::string path;
+  bool is_checkpoint = false;  // a megasft checkpoint, else a Hugging Face folder
+  model::ModelConfig config;
+  // The folder holding tokenizer.json: the HF folder itself, or the HF folder a checkpoint's run
+  // started from (--model-dir); empty when there is none (a from-scratch demo model: "char").
+  std::string tokenizer_dir;
+};
+
+// Throws naming the path when it is neither (no config.json, no metadata.json / latest), or when a
+// checkpoint records no model config.
+ModelSource resolve_model_source(const std::string& path);
+
+// Collective over the world when the source is a checkpoint (its loader checks all ranks agree).
+// Loads weights only; no optimizer state is read.
+void load_model_weights(model::LlamaModel& model, const ModelSource& source, const parallel::ParallelState& state);
+
+}  // namespace megasft::checkpoint

@@ -1,0 +1,318 @@
+// One GRPO step: this data-parallel replica's prompts are rolled out G times, graded and turned into
+// group advantages (a group never spans replicas); old (and reference) log-probs are recomputed for
+// every micro-batch before any update; then each mini-batch is one optimizer step, its loss the
+// chosen aggregation over the whole mini-batch (token counts all-reduced over data parallelism).
+#include "megasft/rl/grpo_trainer.h"
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <limits>
+#include <iostream>
+
+#include "kernels/check.h"
+#include "kernels/nvtx_range.h"
+#include "megasft/checkpoint/distributed_checkpoint.h"
+#include "megasft/checkpoint/model_source.h"
+#include "megasft/data/rng.h"
+#include "megasft/model/hf_config.h"
+#include "megasft/optim/distributed_optimizer.h"
+#include "megasft/rl/grpo_batch.h"
+#include "megasft/rl/grpo_metrics.h"
+#include "megasft/rl/rollout_grading.h"
+#include "megasft/rl/vocab_parallel_logprobs.h"
+#include "megasft/train/metrics_logger.h"
+#include "parallel/pipeline_schedule.h"
+
+namespace megasft::rl {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
+
+// Position k of the prompt stream: epoch k / n is a permutation of the rows seeded by (seed, epoch).
+size_t prompt_at(int64_t k, size_t rows, uint64_t seed) {
+  const int64_t epoch = k / static_cast<int64_t>(rows);
+  data::SplitMix64 rng(data::derive_seed(seed, static_cast<uint64_t>(epoch)));
+  std::vector<size_t> order(rows);
+  for (size_t i = 0; i < rows; ++i) order[i] = i;
+  for (size_t i = rows - 1; i > 0; --i) std::swap(order[i], order[rng.below(i + 1)]);
+  return order[static_cast<size_t>(k % static_cast<int64_t>(rows))];
+}
+
+std::unique_ptr<model::LlamaModel> build_model(const checkpoint::ModelSource& source, const parallel::ParallelState& state,
+                                               const GrpoOptions& o) {
+  const auto stage = model::PipelineStage::split(source.config.num_layers, state.pp_rank(), state.layout().pp);
+  auto m = std::make_unique<model::LlamaModel>(source.config, state.tensor(), stage);
+  checkpoint::load_model_weights(*m, source, state);
+  if (o.params_dtype == "bf16")
+    for (const auto& p : m->parameters()) p.value.set_data(p.value.detach().to(at::kBFloat16));
+  return m;
+}
+
+at::ScalarType activation_dtype(const GrpoOptions& o) { return o.params_dtype == "bf16" ? at::kBFloat16 : at::kFloat; }
+
+// Log-probs of a micro-batch's targets under `model`, without gradient: [B, L] float64 on the last stage.
+at::Tensor forward_logprobs(const model::LlamaModel& model, const parallel::ParallelState& state,
+                            const PolicyMicroBatch& mb, const GrpoOptions& o) {
+  at::NoGradGuard no_grad;
+  const int64_t rows = mb.input_ids.size(0), length = mb.input_ids.size(1);
+  auto hidden = parallel::pipeline_inference_forward(
+      [&](const at::Tensor& x) { return model.forward(model.stage().is_first ? mb.input_ids : x); }, mb.input_ids,
+      model.activation_shape(rows, length), activation_dtype(o), state.pipeline());
+  if (!model.stage().is_last) return {};
+  auto lp = vocab_parallel_token_logprobs(model.head_input(hidden), model.lm_head_weight(), mb.targets.flatten(),
+                                          o.sampling.temperature, model.vocab_shard(), model.tensor_group(),
+                                          o.loss_chunk_tokens);
+  return lp.logprobs.to(at::kDouble).reshape({rows, length});
+}
+
+// One JSON line per rollout: the prompt row's line number, the response text, the grade.
+void write_rollouts(const std::filesystem::path& dir, int64_t step, int dp_rank, const std::vector<GradedRollout>& graded,
+                    const std::vector<const PromptRow*>& rows, int64_t group_size) {
+  std::filesystem::create_directories(dir);
+  char name[64];
+  std::snprintf(name, sizeof name, "step_%06ld.dp%d.jsonl", static_cast<long>(step), dp_rank);
+  std::ofstream out(dir / name);
+  for (size_t i = 0; i < graded.size(); ++i) {
+    const auto& g = graded[i];
+    const auto* row = rows[g.row];
+    out << nlohmann::json({{"prompt_line", row->line}, {"sample", static_cast<int64_t>(i) % group_size},
+                           {"response", g.text}, {"extracted", g.grade.extracted ? *g.grade.extracted : ""},
+                           {"answer", row->answer}, {"correct", g.grade.correct},
+                           {"response_tokens", g.rollout.response.size()}, {"stopped", g.rollout.stopped}})
+               .dump()
+        << '\n';
+  }
+  MEGASFT_CHECK(out.good(), "cannot write rollouts to '", (dir / name).string(), "'");
+}
+
+}  // namespace
+
+GrpoSummary run_grpo(const GrpoOptions& o, const std::shared_ptr<parallel::ParallelState>& state) {
+  const auto start_time = Clock::now();
+  const bool leader = state->is_first_rank();
+  const int dp = state->layout().dp;
+  MEGASFT_CHECK(o.prompts_per_step % dp == 0 && o.mini_batch_prompts % dp == 0, "--prompts-per-step ",
+                o.prompts_per_step, " and --mini-batch-prompts ", o.mini_batch_prompts,
+                " must be multiples of the data-parallel size ", dp);
+  const auto rows = read_prompt_file(o.prompts);
+  std::vector<PromptRow> eval_rows;
+  if (!o.eval_prompts.empty()) {
+    eval_rows = read_prompt_file(o.eval_prompts);
+    if (o.eval_limit > 0 && static_cast<int64_t>(eval_rows.size()) > o.eval_limit) eval_rows.resize(o.eval_limit);
+  }
+  const auto source = checkpoint::resolve_model_source(o.model);
+  auto policy = build_model(source, *state, o);
+  std::unique_ptr<model::LlamaModel> reference;
+  if (o.use_reference_model()) {
+    reference = build_model(source, *state, o);
+    for (const auto& p : reference->parameters()) p.value.requires_grad_(false);
+  }
+  ChatCodecOptions codec_options{o.tokenizer.empty() ? (source.tokenizer_dir.empty() ? "char" : source.tokenizer_dir)
+                                                     : o.tokenizer,
+                                 o.chat_template, o.system_prompt,
+                                 o.date_string.empty() ? data::kLlama31DefaultDate : o.date_string};
+  const auto codec = make_chat_codec(codec_options, source.config);
+  GenerationOptions generation{o.max_prompt_tokens, o.max_new_tokens, o.generation_batch_size, o.sampling,
+                               static_cast<uint64_t>(o.seed), codec->stop_ids(), codec->pad_id()};
+
+  optim::DistributedOptimizerOptions optimizer_options;
+  optimizer_options.adam = {o.adam_beta1, o.adam_beta2, o.adam_eps, o.weight_decay};
+  optimizer_options.shard_over_data_parallel = o.use_distributed_optimizer;
+  optimizer_options.bucket_mb = o.grad_bucket_mb;
+  optim::DistributedOptimizer optimizer(policy->parameters(), *state, optimizer_options);
+  checkpoint::DistributedCheckpointer checkpointer(*state, o.keep);
+  checkpoint::TrainingProgress progress;
+  if (o.resume && !o.save_dir.empty() && checkpoint::DistributedCheckpointer::has_checkpoint(o.save_dir)) {
+    progress = checkpointer.load(o.save_dir, /*fallback=*/true, policy->parameters(), optimizer);
+    if (leader) std::cout << "megasft grpo: resumed from '" << o.save_dir << "' at step " << progress.step << std::endl;
+  }
+
+  const int64_t max_steps = o.max_steps > 0 ? o.max_steps
+                                            : (static_cast<int64_t>(rows.size()) + o.prompts_per_step - 1) / o.prompts_per_step;
+  const std::filesystem::path run_dir(o.run_dir);
+  if (leader) {
+    std::filesystem::create_directories(run_dir);
+    std::ofstream(run_dir / "options.json") << o.to_json() << '\n';
+    std::cout << "megasft grpo: " << state->layout().to_string() << ", " << source.config.num_parameters()
+              << " parameters from " << o.model << ", " << rows.size() << " prompts, " << o.prompts_per_step << " x "
+              << o.samples_per_prompt << " rollouts per step, " << o.prompts_per_step / o.mini_batch_prompts
+              << " optimizer steps each, " << max_steps << " steps; " << codec->describe() << std::endl;
+  }
+  train::MetricsLogger metrics((run_dir / "metrics.jsonl").string(), leader, progress.step);
+  GrpoSummary summary;
+  summary.metrics_path = metrics.path();
+  auto evaluate = [&](int64_t step, const char* when) {
+    if (eval_rows.empty()) return -1.0;
+    const auto t0 = Clock::now();
+    auto [correct, total] = greedy_accuracy(*policy, *state, *codec, eval_rows, generation, o.grading);
+    const double accuracy = total > 0 ? static_cast<double>(correct) / static_cast<double>(total) : 0.0;
+    metrics.log({{"step", step}, {"eval_accuracy", accuracy}, {"eval_correct", correct}, {"eval_total", total}});
+    if (leader)
+      std::cout << "megasft grpo: held-out greedy accuracy " << when << ": " << correct << "/" << total << " = "
+                << accuracy << " (" << train::format_duration(seconds_since(t0)) << ")" << std::endl;
+    return accuracy;
+  };
+  if (progress.step == 0) summary.eval_before = evaluate(0, "before training");
+
+  const int64_t local_prompts = o.prompts_per_step / dp, local_mini = o.mini_batch_prompts / dp;
+  const int64_t G = o.samples_per_prompt;
+  const auto loop_start = Clock::now();
+  summary.first_step = progress.step + 1;
+  for (int64_t step = progress.step + 1; step <= max_steps; ++step) {
+    NvtxRange step_range("grpo_step");
+    const auto step_start = Clock::now();
+    // --- Rollout: this replica's prompts, G samples each ----------------------------------------
+    std::vector<const PromptRow*> mine;
+    std::vector<int64_t> row_ids;  // the prompt's place in the stream: unique over steps and replicas
+    for (int64_t i = 0; i < local_prompts; ++i) {
+      const int64_t k = (step - 1) * o.prompts_per_step + i * dp + state->dp_rank();
+      mine.push_back(&rows[prompt_at(k, rows.size(), static_cast<uint64_t>(o.seed))]);
+      row_ids.push_back(k);
+    }
+    std::vector<GradedRollout> graded;
+    {
+      NvtxRange range("rollout");
+      graded = generate_and_grade(*policy, *state, *codec, mine, row_ids, G, generation, o.grading);
+    }
+    const double rollout_s = seconds_since(step_start);
+    if (o.save_rollouts && state->tp_rank() == 0 && state->is_last_stage())
+      write_rollouts(run_dir / "rollouts", step, state->dp_rank(), graded, mine, G);
+    GrpoStepMetrics step_metrics(reference != nullptr);
+    step_metrics.set_mini_batches(local_prompts / local_mini);
+    auto rewards = at::empty({static_cast<int64_t>(graded.size())}, at::kDouble);
+    for (size_t i = 0; i < graded.size(); ++i)
+      rewards[static_cast<int64_t>(i)] = graded[i].grade.correct ? o.reward_correct : o.reward_wrong;
+    step_metrics.add_rollouts(graded, rewards, G);
+
+    // --- Old and reference log-probs, before any update -------------------------------------------
+    const auto train_start = Clock::now();
+    std::vector<std::vector<PolicyMicroBatch>> mini_batches;
+    std::vector<at::Tensor> mini_totals;  // per mini-batch: {response tokens, sequences} over all replicas
+    for (int64_t m = 0; m < local_prompts / local_mini; ++m) {
+      std::vector<PolicySequence> sequences;
+      for (int64_t k = m * local_mini * G; k < (m + 1) * local_mini * G; ++k) sequences.push_back({&graded[k].rollout, 0.0});
+      auto batches = make_policy_micro_batches(sequences, o.micro_batch_size, policy_sequence_length(sequences),
+                                               codec->pad_id());
+      auto totals = at::zeros({2}, at::kDouble);
+      for (const auto& mb : batches) totals[0] += mb.mask.sum();
+      totals[1] = static_cast<double>(sequences.size());
+      state->data()->all_reduce(totals, parallel::ReduceOp::kSum);
+      for (auto& mb : batches) {
+        mb.old_logprobs = forward_logprobs(*policy, *state, mb, o);
+        if (reference) mb.ref_logprobs = forward_logprobs(*reference, *state, mb, o);
+      }
+      mini_batches.push_back(std::move(batches));
+      mini_totals.push_back(totals);
+    }
+    // Row b of a micro-batch of mini-batch m is rollout m * local_mini * G + (its row in the mini-batch);
+    // padding rows at the end of a mini-batch's last micro-batch are skipped.
+    auto for_each_sequence = [&](const std::function<void(PolicyMicroBatch&, int64_t, int64_t)>& visit) {
+      for (size_t m = 0; m < mini_batches.size(); ++m)
+        for (size_t i = 0; i < mini_batches[m].size(); ++i)
+          for (int64_t b = 0; b < o.micro_batch_size; ++b) {
+            const int64_t q = static_cast<int64_t>(i) * o.micro_batch_size + b;
+            if (q < local_mini * G) visit(mini_batches[m][i], b, static_cast<int64_t>(m) * local_mini * G + q);
+          }
+    };
+    // --- Advantages (last stage: the only one that computes the loss) -----------------------------
+    if (policy->stage().is_last) {
+      auto scores = rewards.clone();
+      if (o.kl_in_reward)  // the sequence's summed KL (estimator of old vs reference) lowers its reward
+        for_each_sequence([&](PolicyMicroBatch& mb, int64_t b, int64_t k) {
+          scores[k] -= o.kl_coef * (kl_estimate(mb.old_logprobs[b], mb.ref_logprobs[b], o.kl_estimator) * mb.mask[b]).sum();
+        });
+      auto advantages = group_advantages(scores, G, !o.no_std);
+      for_each_sequence([&](PolicyMicroBatch& mb, int64_t b, int64_t k) { mb.advantages[b] = mb.mask[b] * advantages[k]; });
+    }
+
+    // --- Updates: one optimizer step per mini-batch ------------------------------------------------
+    double grad_norm_sum = 0;
+    int64_t trained_tokens = 0;
+    for (size_t m = 0; m < mini_batches.size(); ++m) {
+      auto& batches = mini_batches[m];
+      const double total_tokens = mini_totals[m][0].item<double>(), total_sequences = mini_totals[m][1].item<double>();
+      parallel::PipelineStep pipeline_step;
+      pipeline_step.micro_batches = static_cast<int64_t>(batches.size());
+      pipeline_step.activation_shape = policy->activation_shape(batches[0].input_ids.size(0), batches[0].input_ids.size(1));
+      pipeline_step.activation_dtype = activation_dtype(o);
+      pipeline_step.after_backward = [&] { optimizer.accumulate_gradients(); };
+      pipeline_step.forward = [&](int64_t index, const at::Tensor& input) -> at::Tensor {
+        const auto& mb = batches[index];
+        auto hidden = policy->forward(policy->stage().is_first ? mb.input_ids : input);
+        if (!policy->stage().is_last) return hidden;
+        NvtxRange range("policy_loss");
+        const int64_t b = mb.input_ids.size(0), l = mb.input_ids.size(1);
+        auto lp = vocab_parallel_token_logprobs(policy->head_input(hidden), policy->lm_head_weight(), mb.targets.flatten(),
+                                                o.sampling.temperature, policy->vocab_shard(), policy->tensor_group(),
+                                                o.loss_chunk_tokens);
+        auto logp = lp.logprobs.to(at::kDouble).reshape({b, l});
+        auto entropy = lp.entropy.to(at::kDouble).reshape({b, l});
+        auto terms = clipped_surrogate(logp, mb.old_logprobs, mb.advantages, o.clip);
+        auto token_loss = terms.loss;
+        at::Tensor kl;
+        if (reference) {
+          kl = kl_estimate(logp, mb.ref_logprobs, o.kl_estimator);
+          if (!o.kl_in_reward) token_loss = token_loss + o.kl_coef * kl;
+        }
+        if (o.entropy_coef != 0) token_loss = token_loss - o.entropy_coef * entropy;
+        auto weights = aggregation_weights(mb.mask, o.loss_agg, total_tokens, total_sequences);
+        auto loss = (token_loss * weights).sum();
+        step_metrics.add_update(terms, mb.mask, entropy.detach(), kl.defined() ? kl.detach() : kl,
+                                (token_loss.detach() * weights).sum());
+        return loss.to(at::kFloat);
+      };
+      parallel::run_one_f_one_b(pipeline_step, state->pipeline());
+      grad_norm_sum += optimizer.step(o.lr, o.clip_grad);
+      trained_tokens += static_cast<int64_t>(total_tokens);
+    }
+    const double train_s = seconds_since(train_start);
+
+    // --- Metrics, checkpoint ----------------------------------------------------------------------
+    auto record = step_metrics.reduce(*state);
+    record["step"] = step;
+    record["grad_norm"] = grad_norm_sum / static_cast<double>(mini_batches.size());
+    record["lr"] = o.lr;
+    record["rollout_tokens_per_s"] = record["response_tokens"].get<double>() / rollout_s;
+    record["train_tokens_per_s"] = static_cast<double>(trained_tokens) / train_s;
+    record["rollout_s"] = rollout_s;
+    record["train_s"] = train_s;
+    record["elapsed_s"] = seconds_since(loop_start);
+    metrics.log(record);
+    if (step == summary.first_step) summary.first_reward = record["reward_mean"].get<double>();
+    summary.last_reward = record["reward_mean"].get<double>();
+    summary.steps = step;
+    if (leader && (step % o.log_interval == 0 || step == summary.first_step || step == max_steps)) {
+      const double eta = seconds_since(loop_start) / static_cast<double>(step - summary.first_step + 1) *
+                         static_cast<double>(max_steps - step);
+      std::cout << format_grpo_progress_line(record, max_steps, eta) << std::endl;
+    }
+    if (o.eval_interval > 0 && step % o.eval_interval == 0 && step < max_steps) evaluate(step, "during training");
+    const bool interval_due = o.save_interval > 0 && step % o.save_interval == 0;
+    const bool exiting = o.exit_interval > 0 && step % o.exit_interval == 0 && step < max_steps;
+    if (!o.save_dir.empty() && (interval_due || exiting || step == max_steps)) {
+      checkpoint::TrainingProgress now{step, step * o.prompts_per_step, 0, std::numeric_limits<double>::quiet_NaN(),
+                                       nlohmann::json::parse(o.to_json()),
+                                       model::hf_config_json(source.config, "float32"), state->layout().to_string()};
+      checkpointer.save(o.save_dir, now, policy->parameters(), optimizer);
+      if (leader) std::cout << "megasft grpo: saved step " << step << " to " << o.save_dir << std::endl;
+    }
+    if (exiting) break;
+  }
+  summary.eval_after = evaluate(summary.steps, "after training");
+  summary.elapsed_s = seconds_since(start_time);
+  if (leader) {
+    nlohmann::json s = {{"steps", summary.steps}, {"first_reward", summary.first_reward},
+                        {"last_reward", summary.last_reward}, {"eval_accuracy_before", summary.eval_before},
+                        {"eval_accuracy_after", summary.eval_after}, {"elapsed_s", summary.elapsed_s},
+                        {"metrics", summary.metrics_path}};
+    std::ofstream(run_dir / "summary.json") << s.dump(2) << '\n';
+  }
+  return summary;
+}
+
+}  // namespace megasft::rl
