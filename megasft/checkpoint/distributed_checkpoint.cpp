@@ -106,6 +106,7 @@ TrainingProgress read_metadata(const fs::path& dir) {
     progress.options = j.value("options", nlohmann::json::object());
     progress.model_config = j.value("model_config", nlohmann::json());
     progress.layout = j.value("layout", "");
+    progress.optimizer_steps = j.value("optimizer_steps", progress.step);
     const auto size = j.at("tensor_file_bytes").get<uintmax_t>();
     const fs::path tensors = dir / kTensorFile;
     MEGASFT_CHECK(fs::exists(tensors) && fs::file_size(tensors) == size, "checkpoint file '", tensors.string(),
@@ -183,6 +184,7 @@ void DistributedCheckpointer::save(const std::string& root, const TrainingProgre
                                {"layout", progress.layout},
                                {"options", progress.options},
                                {"model_config", progress.model_config},
+                               {"optimizer_steps", optimizer.steps_taken()},
                                {"tensor_file_bytes", fs::file_size(tensor_path)}};
     write_file_atomically(temporary / kMetadataFile, metadata.dump(2));
     if (fs::exists(final_dir)) fs::remove_all(final_dir);
@@ -252,7 +254,7 @@ TrainingProgress DistributedCheckpointer::load_impl(const std::string& path, boo
     if (all_ok) {
       at::NoGradGuard no_grad;
       for (size_t i = 0; i < parameters.size(); ++i) parameters[i].value.detach().copy_(values[i]);
-      if (optimizer) optimizer->load_state(states, progress.step);
+      if (optimizer) optimizer->load_state(states, progress.optimizer_steps);
       return progress;
     }
     if (!failure.empty())

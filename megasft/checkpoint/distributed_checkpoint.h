@@ -23,6 +23,9 @@ struct TrainingProgress {
   nlohmann::json options;       // the run's options, for the record
   nlohmann::json model_config;  // the model as a Hugging Face config.json, to rebuild it anywhere
   std::string layout;
+  // Adam's step count (its bias correction): the step for SFT, several per step for GRPO's mini-batches.
+  // Filled from the optimizer when saving; older checkpoints without it read back `step`.
+  int64_t optimizer_steps = 0;
 };
 
 // The metadata of one iter_N directory, or of a root's `latest` (no tensors are read).

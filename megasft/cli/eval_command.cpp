@@ -350,6 +350,7 @@ int eval_command(const Args& args) {
   generation.seed = static_cast<uint64_t>(o.seed);
   generation.stop_ids = codec->stop_ids();
   generation.pad_id = codec->pad_id();
+  generation.vocab_limit = codec->vocab_size();  // never sample a head row the tokenizer cannot decode
   for (auto& b : benchmarks)
     for (const auto& problem : b.problems) {
       b.prompts.push_back(codec->encode_prompt({{"user", problem.question}}));

@@ -38,7 +38,7 @@ int rollout_filter_command(const Args& args) {
        o.chat_template, o.system_prompt, o.date_string.empty() ? data::kLlama31DefaultDate : o.date_string},
       source.config);
   rl::GenerationOptions generation{o.max_prompt_tokens, o.max_new_tokens, o.generation_batch_size, o.sampling,
-                                   static_cast<uint64_t>(o.seed), codec->stop_ids(), codec->pad_id()};
+                                   static_cast<uint64_t>(o.seed), codec->stop_ids(), codec->pad_id(), codec->vocab_size()};
 
   // Row i belongs to replica i % dp; replicas work through their rows in chunks that fill a decode batch.
   const int dp = state->layout().dp, dp_rank = state->dp_rank();

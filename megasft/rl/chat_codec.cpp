@@ -37,6 +37,7 @@ class DemoChatCodec final : public ChatCodec {
   }
   const std::vector<int32_t>& stop_ids() const override { return stops_; }
   int32_t pad_id() const override { return tokenizer_.pad_id(); }
+  int64_t vocab_size() const override { return tokenizer_.vocab_size(); }
   std::string describe() const override { return std::string(data::CharTokenizer::kName) + " (the demo's chat format)"; }
 
  private:
@@ -66,6 +67,7 @@ class TemplateChatCodec final : public ChatCodec {
   }
   const std::vector<int32_t>& stop_ids() const override { return stops_; }
   int32_t pad_id() const override { return pad_; }
+  int64_t vocab_size() const override { return template_.tokenizer().vocab_size(); }
   std::string describe() const override { return description_; }
 
  private:

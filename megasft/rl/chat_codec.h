@@ -23,6 +23,7 @@ class ChatCodec {
   virtual std::string decode(std::span<const int32_t> response) const = 0;
   virtual const std::vector<int32_t>& stop_ids() const = 0;
   virtual int32_t pad_id() const = 0;
+  virtual int64_t vocab_size() const = 0;  // ids the tokenizer can decode: generation samples only these
   virtual std::string describe() const = 0;  // "char-v1 (demo format)", "tokenizer.json of DIR, qwen2 template"
 };
 

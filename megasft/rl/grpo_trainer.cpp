@@ -57,7 +57,7 @@ at::ScalarType activation_dtype(const GrpoOptions& o) { return o.params_dtype ==
 
 // Log-probs of a micro-batch's targets under `model`, without gradient: [B, L] float64 on the last stage.
 at::Tensor forward_logprobs(const model::LlamaModel& model, const parallel::ParallelState& state,
-                            const PolicyMicroBatch& mb, const GrpoOptions& o) {
+                            const PolicyMicroBatch& mb, const GrpoOptions& o, const model::VocabShard& shard) {
   at::NoGradGuard no_grad;
   const int64_t rows = mb.input_ids.size(0), length = mb.input_ids.size(1);
   auto hidden = parallel::pipeline_inference_forward(
@@ -65,8 +65,7 @@ at::Tensor forward_logprobs(const model::LlamaModel& model, const parallel::Para
       model.activation_shape(rows, length), activation_dtype(o), state.pipeline());
   if (!model.stage().is_last) return {};
   auto lp = vocab_parallel_token_logprobs(model.head_input(hidden), model.lm_head_weight(), mb.targets.flatten(),
-                                          o.sampling.temperature, model.vocab_shard(), model.tensor_group(),
-                                          o.loss_chunk_tokens);
+                                          o.sampling.temperature, shard, model.tensor_group(), o.loss_chunk_tokens);
   return lp.logprobs.to(at::kDouble).reshape({rows, length});
 }
 
@@ -118,7 +117,9 @@ GrpoSummary run_grpo(const GrpoOptions& o, const std::shared_ptr<parallel::Paral
                                  o.date_string.empty() ? data::kLlama31DefaultDate : o.date_string};
   const auto codec = make_chat_codec(codec_options, source.config);
   GenerationOptions generation{o.max_prompt_tokens, o.max_new_tokens, o.generation_batch_size, o.sampling,
-                               static_cast<uint64_t>(o.seed), codec->stop_ids(), codec->pad_id()};
+                               static_cast<uint64_t>(o.seed), codec->stop_ids(), codec->pad_id(), codec->vocab_size()};
+  // The policy's distribution is over the ids the tokenizer has, in sampling and in the loss alike.
+  const auto policy_shard = limit_vocabulary(policy->vocab_shard(), codec->vocab_size());
 
   optim::DistributedOptimizerOptions optimizer_options;
   optimizer_options.adam = {o.adam_beta1, o.adam_beta2, o.adam_eps, o.weight_decay};
@@ -203,8 +204,8 @@ GrpoSummary run_grpo(const GrpoOptions& o, const std::shared_ptr<parallel::Paral
       totals[1] = static_cast<double>(sequences.size());
       state->data()->all_reduce(totals, parallel::ReduceOp::kSum);
       for (auto& mb : batches) {
-        mb.old_logprobs = forward_logprobs(*policy, *state, mb, o);
-        if (reference) mb.ref_logprobs = forward_logprobs(*reference, *state, mb, o);
+        mb.old_logprobs = forward_logprobs(*policy, *state, mb, o, policy_shard);
+        if (reference) mb.ref_logprobs = forward_logprobs(*reference, *state, mb, o, policy_shard);
       }
       mini_batches.push_back(std::move(batches));
       mini_totals.push_back(totals);
@@ -248,7 +249,7 @@ GrpoSummary run_grpo(const GrpoOptions& o, const std::shared_ptr<parallel::Paral
         NvtxRange range("policy_loss");
         const int64_t b = mb.input_ids.size(0), l = mb.input_ids.size(1);
         auto lp = vocab_parallel_token_logprobs(policy->head_input(hidden), policy->lm_head_weight(), mb.targets.flatten(),
-                                                o.sampling.temperature, policy->vocab_shard(), policy->tensor_group(),
+                                                o.sampling.temperature, policy_shard, policy->tensor_group(),
                                                 o.loss_chunk_tokens);
         auto logp = lp.logprobs.to(at::kDouble).reshape({b, l});
         auto entropy = lp.entropy.to(at::kDouble).reshape({b, l});

@@ -65,7 +65,8 @@ std::vector<Rollout> generate_batch(const model::LlamaModel& model, const parall
       auto logits = model.lm_head_logits(model.head_input(last)).to(at::kFloat);  // [B, V_local]
       auto seeds = at::empty({rows}, at::kLong);
       for (int64_t r = 0; r < rows; ++r) seeds[r] = token_seed(options.seed, sample_ids[r], step);
-      auto sampled = sample_vocab_parallel(logits, seeds, model.vocab_shard(), model.tensor_group(), options.sampling);
+      auto sampled = sample_vocab_parallel(logits, seeds, limit_vocabulary(model.vocab_shard(), options.vocab_limit),
+                                           model.tensor_group(), options.sampling);
       chosen[0].copy_(sampled.tokens.to(at::kDouble));
       chosen[1].copy_(sampled.logprobs);
     }

@@ -19,13 +19,15 @@ struct GenerationOptions {
   uint64_t seed = 0;
   std::vector<int32_t> stop_ids;     // end of turn / EOS: generation of a row ends after the first one
   int32_t pad_id = 0;                // fills left padding; never attended to
+  int64_t vocab_limit = 0;           // sample only ids below this (the tokenizer's size); 0: the model's
   void validate() const;
 };
 
 struct Rollout {
   std::vector<int32_t> prompt;    // after truncation
   std::vector<int32_t> response;  // up to and including the first stop token
-  std::vector<double> logprobs;   // per response token: log softmax(z / T) at sampling time (T = 1 if greedy)
+  // per response token: log softmax(z / T) over ids < vocab_limit at sampling time (T = 1 if greedy)
+  std::vector<double> logprobs;
   bool stopped = false;           // ended with a stop token, not at max_new_tokens
 };
 

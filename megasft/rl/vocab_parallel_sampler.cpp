@@ -131,6 +131,13 @@ SampledTokens restricted(const at::Tensor& logits, const at::Tensor& row_seeds, 
 
 }  // namespace
 
+model::VocabShard limit_vocabulary(model::VocabShard shard, int64_t vocab_limit) {
+  if (vocab_limit <= 0 || vocab_limit >= shard.vocab_size) return shard;
+  shard.valid_cols = std::clamp<int64_t>(vocab_limit - shard.start, 0, shard.valid_cols);
+  shard.vocab_size = vocab_limit;
+  return shard;
+}
+
 void SamplingParams::validate() const {
   MEGASFT_CHECK(std::isfinite(temperature) && temperature >= 0, "--temperature must be >= 0, got ", temperature);
   MEGASFT_CHECK(top_p > 0 && top_p <= 1, "--top-p must be in (0, 1], got ", top_p);

@@ -23,6 +23,10 @@ struct SampledTokens {
   at::Tensor logprobs;  // [B] float64 log softmax(z / T) of the token over the whole vocabulary (T = 1 if greedy)
 };
 
+// The shard with ids >= vocab_limit treated as padding (never sampled, outside every normaliser): a
+// model's head often has rows past the tokenizer's last id. vocab_limit <= 0 leaves it unchanged.
+model::VocabShard limit_vocabulary(model::VocabShard shard, int64_t vocab_limit);
+
 // logits: [B, V_local] float32, this rank's shard (padding columns excluded via `shard`); row_seeds:
 // [B] int64 bit patterns, equal on every TP rank. The noise of a (row seed, token id) pair does not depend
 // on the layout, so draws are reproducible at a fixed layout and equal across TP sizes up to float ties.

@@ -21,8 +21,9 @@ using json = nlohmann::json;
 // The model and two benchmark files in Qwen2.5-Math's layouts.
 void write_fixtures(const ScratchDir& dir) {
   auto spec = tiny_qwen2_spec();
-  spec.vocab_size =
-      99;  // the character tokenizer's ids: a larger head samples ids it cannot decode
+  // A head larger than the character tokenizer's 99 ids, as real models have: the rows past the
+  // tokenizer must never be sampled (decode would reject them).
+  spec.vocab_size = 128;
   write_tiny_checkpoint(dir.file("model"), spec);
   std::ofstream(dir.file("aime24.jsonl"))
       << R"({"id":60,"problem":"Find x.","solution":"s","answer":"204","url":"u","question":"Find x."})"
