@@ -27,9 +27,23 @@ ModelSource resolve_model_source(const std::string& path) {
                 "' records no model_config (saved by an older megasft): cannot rebuild its model");
   source.is_checkpoint = true;
   source.config = model::parse_hf_config(progress.model_config, path + "/metadata.json");
-  const std::string start = progress.options.is_object() ? progress.options.value("model_dir", "") : "";
-  if (!start.empty() && fs::exists(fs::path(start) / "tokenizer.json")) source.tokenizer_dir = start;
+  // SFT runs record the folder they started from as model_dir; GRPO runs the tokenizer they used.
+  for (const char* key : {"tokenizer", "model_dir", "model"}) {
+    const std::string dir = progress.options.is_object() ? progress.options.value(key, "") : "";
+    if (!dir.empty() && fs::exists(fs::path(dir) / "tokenizer.json")) {
+      source.tokenizer_dir = dir;
+      break;
+    }
+  }
   return source;
+}
+
+std::string resolve_tokenizer(const std::string& given, const ModelSource& source) {
+  if (!given.empty()) return given;
+  MEGASFT_CHECK(!source.tokenizer_dir.empty(), "--model '", source.path, "': no tokenizer.json found (",
+                source.is_checkpoint ? "the checkpoint's run recorded no folder with one" : "none in the folder",
+                "); pass --tokenizer DIR, or --tokenizer char for a demo model");
+  return source.tokenizer_dir;
 }
 
 void load_model_weights(model::LlamaModel& model, const ModelSource& source, const parallel::ParallelState& state) {

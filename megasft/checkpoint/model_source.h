@@ -22,6 +22,11 @@ struct ModelSource {
 // checkpoint records no model config.
 ModelSource resolve_model_source(const std::string& path);
 
+// The tokenizer a command uses: `given` (--tokenizer: a folder or "char") when set, else the source's
+// tokenizer_dir. Neither is an error naming the model: guessing the demo's characters for a real model
+// would decode nonsense.
+std::string resolve_tokenizer(const std::string& given, const ModelSource& source);
+
 // Collective over the world when the source is a checkpoint (its loader checks all ranks agree).
 // Loads weights only; no optimizer state is read.
 void load_model_weights(model::LlamaModel& model, const ModelSource& source, const parallel::ParallelState& state);

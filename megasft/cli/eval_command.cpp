@@ -334,9 +334,7 @@ int eval_command(const Args& args) {
     for (const auto& p : model.parameters()) p.value.set_data(p.value.detach().to(at::kBFloat16));
 
   rl::ChatCodecOptions codec_options;
-  codec_options.tokenizer = !o.tokenizer.empty()           ? o.tokenizer
-                            : source.tokenizer_dir.empty() ? "char"
-                                                           : source.tokenizer_dir;
+  codec_options.tokenizer = checkpoint::resolve_tokenizer(o.tokenizer, source);
   codec_options.chat_template = o.chat_template;
   if (!o.date_string.empty()) codec_options.date_string = o.date_string;
   const bool demo_format = codec_options.tokenizer == "char";

@@ -34,7 +34,7 @@ int rollout_filter_command(const Args& args) {
   if (o.params_dtype == "bf16")
     for (const auto& p : model.parameters()) p.value.set_data(p.value.detach().to(at::kBFloat16));
   const auto codec = rl::make_chat_codec(
-      {o.tokenizer.empty() ? (source.tokenizer_dir.empty() ? "char" : source.tokenizer_dir) : o.tokenizer,
+      {checkpoint::resolve_tokenizer(o.tokenizer, source),
        o.chat_template, o.system_prompt, o.date_string.empty() ? data::kLlama31DefaultDate : o.date_string},
       source.config);
   rl::GenerationOptions generation{o.max_prompt_tokens, o.max_new_tokens, o.generation_batch_size, o.sampling,

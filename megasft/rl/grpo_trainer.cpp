@@ -111,11 +111,13 @@ GrpoSummary run_grpo(const GrpoOptions& o, const std::shared_ptr<parallel::Paral
     reference = build_model(source, *state, o);
     for (const auto& p : reference->parameters()) p.value.requires_grad_(false);
   }
-  ChatCodecOptions codec_options{o.tokenizer.empty() ? (source.tokenizer_dir.empty() ? "char" : source.tokenizer_dir)
-                                                     : o.tokenizer,
+  ChatCodecOptions codec_options{checkpoint::resolve_tokenizer(o.tokenizer, source),
                                  o.chat_template, o.system_prompt,
                                  o.date_string.empty() ? data::kLlama31DefaultDate : o.date_string};
   const auto codec = make_chat_codec(codec_options, source.config);
+  // A checkpoint records the tokenizer actually used, so --model CHECKPOINT finds it again.
+  auto recorded_options = nlohmann::json::parse(o.to_json());
+  recorded_options["tokenizer"] = codec_options.tokenizer;
   GenerationOptions generation{o.max_prompt_tokens, o.max_new_tokens, o.generation_batch_size, o.sampling,
                                static_cast<uint64_t>(o.seed), codec->stop_ids(), codec->pad_id(), codec->vocab_size()};
   // The policy's distribution is over the ids the tokenizer has, in sampling and in the loss alike.
@@ -297,7 +299,7 @@ GrpoSummary run_grpo(const GrpoOptions& o, const std::shared_ptr<parallel::Paral
     const bool exiting = o.exit_interval > 0 && step % o.exit_interval == 0 && step < max_steps;
     if (!o.save_dir.empty() && (interval_due || exiting || step == max_steps)) {
       checkpoint::TrainingProgress now{step, step * o.prompts_per_step, 0, std::numeric_limits<double>::quiet_NaN(),
-                                       nlohmann::json::parse(o.to_json()),
+                                       recorded_options,
                                        model::hf_config_json(source.config, "float32"), state->layout().to_string()};
       checkpointer.save(o.save_dir, now, policy->parameters(), optimizer);
       if (leader) std::cout << "megasft grpo: saved step " << step << " to " << o.save_dir << std::endl;

@@ -121,4 +121,24 @@ TEST(StatsCommand, TinyLlamaPackedRowsMatchFloat64AtTp2) {
 }
 
 }  // namespace
+// --plots: the paper's Figures 3 and 2 from the same run, as PNG and SVG (their pixels are checked by
+// tests/eval/stats_figures_test.cpp; here that stats wires them with k = 1..10).
+TEST(StatsCommand, PlotsTheFiguresAtTp2) {
+  ScratchDir dir;
+  write_tiny_checkpoint(dir.file("model"), tiny_qwen2_spec());
+  data::write_token_dataset(dir.file("data.h5"), make_rows(40, false));
+  auto result = run_megasft(2,
+                            {"stats", "--model", dir.file("model"), "--data", dir.file("data.h5"), "--output",
+                             dir.file("stats.h5"), "--plots", dir.file("figures"),
+                             "--plot-token-text", "false"},  // the fixture's tokenizer.json is a stub
+                            dir);
+  ASSERT_EQ(result.exit_code, 0) << output_of(result);
+  for (const char* name : {"topk_cumulative.png", "topk_cumulative.svg", "target_probability_heatmap.png",
+                           "target_probability_heatmap.svg"}) {
+    const auto path = dir.file(std::string("figures/") + name);
+    EXPECT_GT(file_text(path).size(), 100u) << path;
+  }
+  EXPECT_EQ(mismatch("k", read_h5(dir.file("stats.h5"), "k", true), at::arange(1, 11, at::kLong), 0, 0), "");
+}
+
 }  // namespace megasft::testing
