@@ -29,8 +29,10 @@ ModelSource resolve_model_source(const std::string& path) {
   source.config = model::parse_hf_config(progress.model_config, path + "/metadata.json");
   // SFT runs record the folder they started from as model_dir; GRPO runs the tokenizer they used.
   for (const char* key : {"tokenizer", "model_dir", "model"}) {
-    const std::string dir = progress.options.is_object() ? progress.options.value(key, "") : "";
-    if (!dir.empty() && fs::exists(fs::path(dir) / "tokenizer.json")) {
+    // (SFT's options also hold "model" as the [model] section, an object: only strings name folders.)
+    const auto* value = progress.options.is_object() && progress.options.contains(key) ? &progress.options[key] : nullptr;
+    const std::string dir = value && value->is_string() ? value->get<std::string>() : "";
+    if (dir == "char" || (!dir.empty() && fs::exists(fs::path(dir) / "tokenizer.json"))) {
       source.tokenizer_dir = dir;
       break;
     }

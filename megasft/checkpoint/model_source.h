@@ -14,7 +14,8 @@ struct ModelSource {
   bool is_checkpoint = false;  // a megasft checkpoint, else a Hugging Face folder
   model::ModelConfig config;
   // The folder holding tokenizer.json: the HF folder itself, or the HF folder a checkpoint's run
-  // started from (--model-dir); empty when there is none (a from-scratch demo model: "char").
+  // started from (--model-dir), or the tokenizer a GRPO run recorded ("char" for the demo's); empty
+  // when there is none.
   std::string tokenizer_dir;
 };
 

@@ -90,6 +90,13 @@ TEST(GrpoCommand, ResumeContinuesExactly) {
   EXPECT_NE(second.out.find("resumed from"), std::string::npos) << second.out;
   expect_same_steps(metrics(dir.file("split/metrics.jsonl")), metrics(dir.file("straight/metrics.jsonl")), 1e-9,
                     "resumed");
+  // The checkpoint as the start of a new run: its model and the tokenizer it recorded ("char").
+  auto args = grpo_args(dir, "from_checkpoint", {});
+  args[2] = dir.file("ckpt");
+  args.erase(args.begin() + 5, args.begin() + 7);  // no --tokenizer
+  auto again = run_megasft(1, args, dir);
+  ASSERT_EQ(again.exit_code, 0) << output_of(again);
+  EXPECT_NE(again.out.find("char-v1"), std::string::npos) << again.out;
 }
 
 TEST(GrpoCommand, KlToAReferenceAndEntropyBonus) {
