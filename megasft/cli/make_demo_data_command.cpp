@@ -27,14 +27,17 @@ namespace {
 namespace po = boost::program_options;
 using data::ChatExample;
 
-// Held-out problems come from their own seed stream and exclude any prompt seen in training, so
+// Held-out (and RL) problems come from their own seed stream and exclude any prompt seen before, so
 // evaluation never measures memorization. The stream is a prefix-stable sequence, so asking for
 // more candidates keeps the earlier ones and the result is deterministic.
-std::vector<ChatExample> heldout_problems(uint64_t seed, int64_t count,
-                                          const std::vector<ChatExample>& train) {
+constexpr uint64_t kHeldoutStream = 0x68656c64;  // "held"
+constexpr uint64_t kRlStream = 0x726c;           // "rl"
+
+std::vector<ChatExample> distinct_problems(uint64_t seed, uint64_t stream, int64_t count,
+                                           const std::vector<ChatExample>& exclude) {
   std::unordered_set<std::string> seen;
-  for (const ChatExample& ex : train) seen.insert(ex.prompt);
-  const uint64_t heldout_seed = data::derive_seed(seed, /*stream=*/0x68656c64);  // "held"
+  for (const ChatExample& ex : exclude) seen.insert(ex.prompt);
+  const uint64_t heldout_seed = data::derive_seed(seed, stream);
   for (int64_t candidates = 2 * count + 64;; candidates *= 2) {
     std::vector<ChatExample> out;
     std::unordered_set<std::string> taken = seen;  // also keeps held-out prompts distinct
@@ -84,7 +87,8 @@ int make_demo_data_command(const Args& args) {
   int64_t samples = 4000;
   int64_t heldout_samples = 200;
   uint64_t seed = 1234;
-  std::string prompts_jsonl, heldout_prompts_jsonl;
+  std::string prompts_jsonl, heldout_prompts_jsonl, rl_prompts_jsonl;
+  int64_t rl_prompts = 2000;
   po::options_description desc("megasft make-demo-data options");
   // clang-format off
   desc.add_options()
@@ -97,7 +101,10 @@ int make_demo_data_command(const Args& args) {
       ("seed", po::value(&seed)->default_value(seed), "generator seed")
       ("prompts-jsonl", po::value(&prompts_jsonl), "also write the train problems as GRPO prompts (JSONL)")
       ("heldout-prompts-jsonl", po::value(&heldout_prompts_jsonl),
-       "also write the held-out problems as GRPO prompts (JSONL; needs --heldout)");
+       "also write the held-out problems as GRPO prompts (JSONL; needs --heldout)")
+      ("rl-prompts-jsonl", po::value(&rl_prompts_jsonl),
+       "write fresh problems (in neither split) as GRPO training prompts (JSONL)")
+      ("rl-prompts", po::value(&rl_prompts)->default_value(rl_prompts), "number of --rl-prompts-jsonl problems");
   // clang-format on
   const auto vm = parse_command_options(args, desc, "make-demo-data");
   if (vm.count("help") > 0) {
@@ -115,11 +122,20 @@ int make_demo_data_command(const Args& args) {
   const std::vector<ChatExample> train = data::generate_arithmetic_problems(seed, samples);
   std::string summary = "make-demo-data: train " + write_split(output, train, tok);
   MEGASFT_CHECK(heldout_prompts_jsonl.empty() || !heldout.empty(), "make-demo-data: --heldout-prompts-jsonl needs --heldout");
+  MEGASFT_CHECK(rl_prompts_jsonl.empty() || !heldout.empty(), "make-demo-data: --rl-prompts-jsonl needs --heldout");
+  MEGASFT_CHECK(rl_prompts >= 1, "make-demo-data: --rl-prompts must be >= 1, got ", rl_prompts);
   if (!prompts_jsonl.empty()) write_prompts_jsonl(prompts_jsonl, train);
   if (!heldout.empty()) {
-    const auto heldout_examples = heldout_problems(seed, heldout_samples, train);
+    const auto heldout_examples = distinct_problems(seed, kHeldoutStream, heldout_samples, train);
     summary += "; held-out " + write_split(heldout, heldout_examples, tok);
     if (!heldout_prompts_jsonl.empty()) write_prompts_jsonl(heldout_prompts_jsonl, heldout_examples);
+    if (!rl_prompts_jsonl.empty()) {
+      // RL prompts the SFT model has not memorized, from the same generator as the held-out set.
+      auto seen = train;
+      seen.insert(seen.end(), heldout_examples.begin(), heldout_examples.end());
+      write_prompts_jsonl(rl_prompts_jsonl, distinct_problems(seed, kRlStream, rl_prompts, seen));
+      summary += "; " + std::to_string(rl_prompts) + " RL prompts -> " + rl_prompts_jsonl;
+    }
   }
   std::cout << summary << std::endl;
   return 0;

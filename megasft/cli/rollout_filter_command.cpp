@@ -10,7 +10,7 @@
 
 #include "megasft/checkpoint/model_source.h"
 #include "megasft/cli/commands.h"
-#include "megasft/data/progress_bar.h"
+#include "megasft/train/metrics_logger.h"
 #include "megasft/rl/grpo_options.h"
 #include "megasft/rl/rollout_grading.h"
 #include "parallel/parallel_state.h"
@@ -47,8 +47,10 @@ int rollout_filter_command(const Args& args) {
   auto correct = at::zeros({static_cast<int64_t>(rows.size())}, at::kDouble);
   std::vector<size_t> mine;
   for (size_t i = static_cast<size_t>(dp_rank); i < rows.size(); i += static_cast<size_t>(dp)) mine.push_back(i);
-  std::unique_ptr<data::ProgressBar> progress;  // the first rank's share stands for everyone's
-  if (state->is_first_rank()) progress = std::make_unique<data::ProgressBar>("rollout-filter", "prompts");
+  // Progress of the first replica stands for everyone's: prompts, generated tokens per second, ETA.
+  const auto start = std::chrono::steady_clock::now();
+  auto last_report = start;
+  int64_t generated = 0;
   for (size_t begin = 0; begin < mine.size(); begin += chunk) {
     std::vector<const rl::PromptRow*> batch;
     std::vector<int64_t> ids;
@@ -57,12 +59,21 @@ int rollout_filter_command(const Args& args) {
       ids.push_back(static_cast<int64_t>(mine[k]));
     }
     auto graded = rl::generate_and_grade(model, *state, *codec, batch, ids, G, generation, o.grading);
-    for (const auto& g : graded)
+    for (const auto& g : graded) {
       if (g.grade.correct) correct[ids[g.row]] += 1.0;
-    const auto done = static_cast<int64_t>(std::min(mine.size(), begin + chunk));
-    if (progress) progress->update(done, static_cast<int64_t>(mine.size()), done);
+      generated += static_cast<int64_t>(g.rollout.response.size());
+    }
+    const auto now = std::chrono::steady_clock::now();
+    const size_t done = std::min(mine.size(), begin + chunk);
+    if (state->is_first_rank() && (now - last_report > std::chrono::seconds(10) || done == mine.size())) {
+      const double seconds = std::chrono::duration<double>(now - start).count();
+      std::cout << "rollout-filter: " << done << "/" << mine.size() << " prompts of this replica, "
+                << static_cast<int64_t>(generated / seconds) << " tok/s, ETA "
+                << train::format_duration(seconds / static_cast<double>(done) * static_cast<double>(mine.size() - done))
+                << std::endl;
+      last_report = now;
+    }
   }
-  if (progress) progress->finish();
   state->data()->all_reduce(correct, parallel::ReduceOp::kSum);
 
   if (state->is_first_rank()) {

@@ -9,9 +9,11 @@
 #include <sstream>
 
 #include "kernels/check.h"
+#include "megasft/train/config_options.h"
 
 namespace megasft::rl {
 namespace po = boost::program_options;
+using train::parse_command_line_and_config;
 
 namespace {
 
@@ -107,24 +109,7 @@ GrpoOptions GrpoOptions::parse(const std::vector<std::string>& args, Purpose pur
   bool help = false;
   const char* command = purpose == Purpose::kFilter ? "rollout-filter" : "grpo";
   auto description = describe(o, t, help, purpose);
-  po::variables_map vm;
-  try {
-    const po::positional_options_description none;
-    po::store(po::command_line_parser(args).options(description).positional(none).run(), vm);
-  } catch (const po::error& e) {
-    MEGASFT_FAIL("megasft ", command, ": ", e.what(), " (see megasft ", command, " --help)");
-  }
-  if (vm.count("config")) {
-    const std::string path = vm["config"].as<std::string>();
-    std::ifstream file(path);
-    MEGASFT_CHECK(file.good(), "cannot open config file '", path, "'");
-    try {
-      po::store(po::parse_config_file(file, description, /*allow_unregistered=*/false), vm);
-    } catch (const po::error& e) {
-      MEGASFT_FAIL("config file '", path, "': ", e.what());
-    }
-  }
-  po::notify(vm);
+  const auto vm = parse_command_line_and_config(args, description, command);
   o.show_help = help;
   if (help) return o;
   if (vm.count("system-prompt")) o.system_prompt = t.system_prompt;

@@ -72,7 +72,7 @@ SampledTokens gumbel_max(const at::Tensor& logits, const at::Tensor& row_seeds, 
                                    score.data_ptr<double>(), column.data_ptr<int64_t>(), logit.data_ptr<float>());
   auto id = at::where(column.ge(0), column + shard.start, column);
   auto all = tp->all_gather(at::stack({score, id.to(at::kDouble), logit.to(at::kDouble)}));  // [tp, 3, B]
-  // The best score over shards; shards come in vocabulary order, so argmax's first hit is the lower id.
+  // The best score over shards (an exact tie of two double Gumbel scores has probability zero).
   auto winner = std::get<1>(all.select(1, 0).max(0, /*keepdim=*/true));  // [1, B]
   auto tokens = all.select(1, 1).gather(0, winner).squeeze(0).to(at::kLong);
   auto z = all.select(1, 2).gather(0, winner).squeeze(0);

@@ -12,6 +12,7 @@
 #include "megasft/checkpoint/hf_export.h"
 #include "megasft/model/hf_config.h"
 #include "megasft/objectives/objective_program_options.h"
+#include "megasft/train/config_options.h"
 
 namespace megasft::train {
 namespace po = boost::program_options;
@@ -116,23 +117,7 @@ TrainOptions TrainOptions::parse(const std::vector<std::string>& args, Purpose p
   objectives::ObjectiveProgramOptions objective(o.objective);
   bool help = false;
   auto description = describe(o, objective, help);
-  po::variables_map vm;
-  try {
-    po::store(po::command_line_parser(args).options(description).run(), vm);
-  } catch (const po::error& e) {
-    MEGASFT_FAIL("megasft train: ", e.what(), " (see megasft train --help)");
-  }
-  if (vm.count("config")) {
-    const std::string path = vm["config"].as<std::string>();
-    std::ifstream file(path);
-    MEGASFT_CHECK(file.good(), "cannot open config file '", path, "'");
-    try {
-      po::store(po::parse_config_file(file, description, /*allow_unregistered=*/false), vm);
-    } catch (const po::error& e) {
-      MEGASFT_FAIL("config file '", path, "': ", e.what());
-    }
-  }
-  po::notify(vm);
+  const auto vm = parse_command_line_and_config(args, description, "train");
   o.show_help = help;
   if (help) return o;
 

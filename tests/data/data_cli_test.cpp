@@ -9,6 +9,10 @@
 #include <sstream>
 #include <string>
 
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "megasft/data/demo_math.h"
 #include "megasft/data/token_dataset.h"
 #include "temp_dir.h"
 #include "tiny_tokenizer.h"
@@ -122,6 +126,37 @@ TEST(PreprocessCommand, SkipsBadRowsLoudlyOrFails) {
   r = megasft(dir, base);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("--template llama3|llama3.1|qwen2 is required"), std::string::npos) << r.err;
+}
+
+// GRPO's prompt files from make-demo-data: the same problems as the token datasets with the number of
+// each answer's \boxed{} as the gold answer, and RL prompts that are in neither split.
+TEST(MakeDemoDataCommand, WritesPromptFilesForGrpo) {
+  TempDir dir;
+  auto r = megasft(dir, "make-demo-data --output " + dir.file("train.h5") + " --heldout " + dir.file("heldout.h5") +
+                            " --samples 50 --heldout-samples 20 --seed 9 --prompts-jsonl " + dir.file("train.jsonl") +
+                            " --heldout-prompts-jsonl " + dir.file("heldout.jsonl") + " --rl-prompts-jsonl " +
+                            dir.file("rl.jsonl") + " --rl-prompts 30");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto rows = [&](const std::string& name) {
+    std::vector<nlohmann::json> out;
+    std::istringstream in(read_all(dir.file(name)));
+    for (std::string line; std::getline(in, line);) out.push_back(nlohmann::json::parse(line));
+    return out;
+  };
+  const auto train = rows("train.jsonl"), heldout = rows("heldout.jsonl"), rl = rows("rl.jsonl");
+  ASSERT_EQ(train.size(), 50u);
+  ASSERT_EQ(heldout.size(), 20u);
+  ASSERT_EQ(rl.size(), 30u);
+  const auto problems = generate_arithmetic_problems(9, 50);
+  for (size_t i = 0; i < train.size(); ++i) {
+    EXPECT_EQ(train[i]["prompt"], problems[i].prompt);
+    const std::string boxed = "\\boxed{" + train[i]["answer"].get<std::string>() + "}";
+    EXPECT_NE(problems[i].answer.find(boxed), std::string::npos) << problems[i].answer;
+  }
+  std::set<std::string> seen;
+  for (const auto& row : train) seen.insert(row["prompt"]);
+  for (const auto& row : heldout) EXPECT_TRUE(seen.insert(row["prompt"]).second) << row.dump();
+  for (const auto& row : rl) EXPECT_TRUE(seen.insert(row["prompt"]).second) << row.dump();
 }
 
 }  // namespace
