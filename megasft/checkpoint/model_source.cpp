@@ -55,4 +55,16 @@ void load_model_weights(model::LlamaModel& model, const ModelSource& source, con
     load_hf_weights(model, HfCheckpoint(source.path));
 }
 
+std::unique_ptr<model::LlamaModel> load_model(const ModelSource& source, const parallel::ParallelState& state,
+                                              const std::string& params_dtype) {
+  MEGASFT_CHECK(params_dtype == "fp32" || params_dtype == "bf16", "--params-dtype '", params_dtype,
+                "' is not fp32 or bf16");
+  const auto stage = model::PipelineStage::split(source.config.num_layers, state.pp_rank(), state.layout().pp);
+  auto m = std::make_unique<model::LlamaModel>(source.config, state.tensor(), stage);
+  load_model_weights(*m, source, state);
+  if (params_dtype == "bf16")
+    for (const auto& p : m->parameters()) p.value.set_data(p.value.detach().to(at::kBFloat16));
+  return m;
+}
+
 }  // namespace megasft::checkpoint

@@ -2,6 +2,7 @@
 // a megasft training checkpoint (a root or one iter_N), its config and tokenizer found either way.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "megasft/model/llama_model.h"
@@ -31,5 +32,10 @@ std::string resolve_tokenizer(const std::string& given, const ModelSource& sourc
 // Collective over the world when the source is a checkpoint (its loader checks all ranks agree).
 // Loads weights only; no optimizer state is read.
 void load_model_weights(model::LlamaModel& model, const ModelSource& source, const parallel::ParallelState& state);
+
+// This rank's pipeline stage of the source's model (an even split over the layout's stages), its weights
+// loaded as above and its parameters cast to `params_dtype` ("fp32" or "bf16"). Collective like the load.
+std::unique_ptr<model::LlamaModel> load_model(const ModelSource& source, const parallel::ParallelState& state,
+                                              const std::string& params_dtype);
 
 }  // namespace megasft::checkpoint

@@ -327,11 +327,8 @@ int eval_command(const Args& args) {
   auto state = parallel::ParallelState::initialize(
       env, o.tp, o.pp, std::chrono::milliseconds(static_cast<int64_t>(o.timeout_s * 1000)));
   const auto source = checkpoint::resolve_model_source(o.model);
-  const auto stage = model::PipelineStage::split(source.config.num_layers, state->pp_rank(), o.pp);
-  model::LlamaModel model(source.config, state->tensor(), stage);
-  checkpoint::load_model_weights(model, source, *state);
-  if (o.params_dtype == "bf16")
-    for (const auto& p : model.parameters()) p.value.set_data(p.value.detach().to(at::kBFloat16));
+  const auto model_ptr = checkpoint::load_model(source, *state, o.params_dtype);
+  const auto& model = *model_ptr;
 
   rl::ChatCodecOptions codec_options;
   codec_options.tokenizer = checkpoint::resolve_tokenizer(o.tokenizer, source);

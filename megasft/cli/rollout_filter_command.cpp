@@ -28,11 +28,8 @@ int rollout_filter_command(const Args& args) {
   auto state = parallel::ParallelState::initialize(env, o.tp, o.pp, timeout);
   const auto rows = rl::read_prompt_file(o.prompts);
   const auto source = checkpoint::resolve_model_source(o.model);
-  const auto stage = model::PipelineStage::split(source.config.num_layers, state->pp_rank(), state->layout().pp);
-  model::LlamaModel model(source.config, state->tensor(), stage);
-  checkpoint::load_model_weights(model, source, *state);
-  if (o.params_dtype == "bf16")
-    for (const auto& p : model.parameters()) p.value.set_data(p.value.detach().to(at::kBFloat16));
+  const auto model_ptr = checkpoint::load_model(source, *state, o.params_dtype);
+  const auto& model = *model_ptr;
   const auto codec = rl::make_chat_codec(
       {checkpoint::resolve_tokenizer(o.tokenizer, source),
        o.chat_template, o.system_prompt, o.date_string.empty() ? data::kLlama31DefaultDate : o.date_string},

@@ -43,16 +43,6 @@ size_t prompt_at(int64_t k, size_t rows, uint64_t seed) {
   return order[static_cast<size_t>(k % static_cast<int64_t>(rows))];
 }
 
-std::unique_ptr<model::LlamaModel> build_model(const checkpoint::ModelSource& source, const parallel::ParallelState& state,
-                                               const GrpoOptions& o) {
-  const auto stage = model::PipelineStage::split(source.config.num_layers, state.pp_rank(), state.layout().pp);
-  auto m = std::make_unique<model::LlamaModel>(source.config, state.tensor(), stage);
-  checkpoint::load_model_weights(*m, source, state);
-  if (o.params_dtype == "bf16")
-    for (const auto& p : m->parameters()) p.value.set_data(p.value.detach().to(at::kBFloat16));
-  return m;
-}
-
 at::ScalarType activation_dtype(const GrpoOptions& o) { return o.params_dtype == "bf16" ? at::kBFloat16 : at::kFloat; }
 
 // Log-probs of a micro-batch's targets under `model`, without gradient: [B, L] float64 on the last stage.
@@ -105,10 +95,10 @@ GrpoSummary run_grpo(const GrpoOptions& o, const std::shared_ptr<parallel::Paral
     if (o.eval_limit > 0 && static_cast<int64_t>(eval_rows.size()) > o.eval_limit) eval_rows.resize(o.eval_limit);
   }
   const auto source = checkpoint::resolve_model_source(o.model);
-  auto policy = build_model(source, *state, o);
+  auto policy = checkpoint::load_model(source, *state, o.params_dtype);
   std::unique_ptr<model::LlamaModel> reference;
   if (o.use_reference_model()) {
-    reference = build_model(source, *state, o);
+    reference = checkpoint::load_model(source, *state, o.params_dtype);
     for (const auto& p : reference->parameters()) p.value.requires_grad_(false);
   }
   ChatCodecOptions codec_options{checkpoint::resolve_tokenizer(o.tokenizer, source),
