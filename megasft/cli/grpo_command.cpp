@@ -24,7 +24,7 @@ int grpo_command(const Args& args) {
               << summary.last_reward << " (step " << summary.steps << ")\n";
     if (summary.eval_before >= 0 || summary.eval_after >= 0)
       std::cout << "  held-out greedy accuracy  before " << summary.eval_before << "  after " << summary.eval_after
-                << "\n";
+                << (summary.eval_change ? "  " + summary.eval_change->describe() : std::string()) << "\n";
     std::cout << "  metrics    " << summary.metrics_path << "\n";
   }
   return 0;

@@ -5,6 +5,19 @@
 
 namespace megasft::rl {
 
+std::vector<bool> mixed_reward_groups(const at::Tensor& rewards, int64_t group_size) {
+  MEGASFT_CHECK(group_size >= 1 && rewards.dim() == 1 && rewards.size(0) % group_size == 0, "reward groups: ",
+                rewards.size(0), " rewards do not split into groups of ", group_size);
+  auto r = rewards.to(at::kDouble).contiguous();
+  const auto reward = r.accessor<double, 1>();
+  std::vector<bool> mixed(static_cast<size_t>(r.size(0) / group_size), false);
+  for (size_t g = 0; g < mixed.size(); ++g) {
+    const int64_t first = static_cast<int64_t>(g) * group_size;
+    for (int64_t i = 1; i < group_size && !mixed[g]; ++i) mixed[g] = reward[first + i] != reward[first];
+  }
+  return mixed;
+}
+
 int64_t policy_sequence_length(const std::vector<PolicySequence>& sequences) {
   int64_t length = 1;
   for (const auto& s : sequences)

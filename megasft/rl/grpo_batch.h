@@ -24,6 +24,10 @@ struct PolicyMicroBatch {
   at::Tensor ref_logprobs;  // [B, L] float64, when a reference model is used
 };
 
+// Per group of `group_size` consecutive rewards: whether they are not all equal. Only such a group
+// has a nonzero advantage, so without a KL or entropy term only its sequences carry a gradient.
+std::vector<bool> mixed_reward_groups(const at::Tensor& rewards, int64_t group_size);
+
 // The length L that fits every sequence: max over them of prompt + response - 1.
 int64_t policy_sequence_length(const std::vector<PolicySequence>& sequences);
 

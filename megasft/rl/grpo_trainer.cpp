@@ -1,9 +1,11 @@
 // One GRPO step: this data-parallel replica's prompts are rolled out G times, graded and turned into
 // group advantages (a group never spans replicas); old (and reference) log-probs are recomputed for
-// every micro-batch before any update; then each mini-batch is one optimizer step, its loss the
-// chosen aggregation over the whole mini-batch (token counts all-reduced over data parallelism).
+// every micro-batch before any update (the first mini-batch's old ones in its own training forward);
+// then each mini-batch is one optimizer step, its loss the chosen aggregation over the whole
+// mini-batch (token counts all-reduced over data parallelism). Groups without an advantage are skipped.
 #include "megasft/rl/grpo_trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -139,18 +141,42 @@ GrpoSummary run_grpo(const GrpoOptions& o, const std::shared_ptr<parallel::Paral
   train::MetricsLogger metrics((run_dir / "metrics.jsonl").string(), leader, progress.step);
   GrpoSummary summary;
   summary.metrics_path = metrics.path();
+  // Held-out greedy correctness, problem by problem; the first measurement is kept in the run
+  // directory so that a resumed run still compares its final accuracy with the starting model's.
+  const auto before_path = run_dir / "eval_before.json";
   auto evaluate = [&](int64_t step, const char* when) {
-    if (eval_rows.empty()) return -1.0;
+    if (eval_rows.empty()) return std::vector<bool>{};
     const auto t0 = Clock::now();
-    auto [correct, total] = greedy_accuracy(*policy, *state, *codec, eval_rows, generation, o.grading);
-    const double accuracy = total > 0 ? static_cast<double>(correct) / static_cast<double>(total) : 0.0;
-    metrics.log({{"step", step}, {"eval_accuracy", accuracy}, {"eval_correct", correct}, {"eval_total", total}});
+    auto correct = greedy_correctness(*policy, *state, *codec, eval_rows, generation, o.grading);
+    const auto total = static_cast<int64_t>(correct.size());
+    const auto right = static_cast<int64_t>(std::count(correct.begin(), correct.end(), true));
+    const double accuracy = total > 0 ? static_cast<double>(right) / static_cast<double>(total) : 0.0;
+    metrics.log({{"step", step}, {"eval_accuracy", accuracy}, {"eval_correct", right}, {"eval_total", total}});
     if (leader)
-      std::cout << "megasft grpo: held-out greedy accuracy " << when << ": " << correct << "/" << total << " = "
+      std::cout << "megasft grpo: held-out greedy accuracy " << when << ": " << right << "/" << total << " = "
                 << accuracy << " (" << train::format_duration(seconds_since(t0)) << ")" << std::endl;
-    return accuracy;
+    return correct;
   };
-  if (progress.step == 0) summary.eval_before = evaluate(0, "before training");
+  auto accuracy_of = [](const std::vector<bool>& correct) {
+    return correct.empty() ? -1.0
+                           : static_cast<double>(std::count(correct.begin(), correct.end(), true)) /
+                                 static_cast<double>(correct.size());
+  };
+  std::vector<bool> eval_before;
+  if (progress.step == 0) {
+    eval_before = evaluate(0, "before training");
+    if (leader && !eval_before.empty())
+      std::ofstream(before_path) << nlohmann::json({{"eval_prompts", o.eval_prompts}, {"correct", eval_before}}).dump()
+                                 << '\n';
+  } else if (leader && std::filesystem::exists(before_path)) {
+    try {
+      auto recorded = nlohmann::json::parse(std::ifstream(before_path));
+      if (recorded.at("eval_prompts") == o.eval_prompts) eval_before = recorded.at("correct").get<std::vector<bool>>();
+    } catch (const std::exception& e) {
+      std::cout << "megasft grpo: warning: ignoring '" << before_path.string() << "' (" << e.what() << ")" << std::endl;
+    }
+  }
+  summary.eval_before = accuracy_of(eval_before);
 
   const int64_t local_prompts = o.prompts_per_step / dp, local_mini = o.mini_batch_prompts / dp;
   const int64_t G = o.samples_per_prompt;
@@ -183,33 +209,55 @@ GrpoSummary run_grpo(const GrpoOptions& o, const std::shared_ptr<parallel::Paral
     step_metrics.add_rollouts(graded, rewards, G);
 
     // --- Old and reference log-probs, before any update -------------------------------------------
+    // A group whose G rewards are all equal has advantage 0 on every token. Without a KL or entropy
+    // term its sequences add exactly nothing to the loss or its gradient, so they skip the old-log-prob
+    // pass and the update; they still count in the aggregation's token and sequence totals, so the
+    // step is the one the whole mini-batch would give. Rewards are known on every rank of the replica.
+    const bool skip_uniform_groups = !reference && o.entropy_coef == 0;
+    const auto mixed = mixed_reward_groups(rewards, G);
+    auto carries_gradient = [&](int64_t k) { return !skip_uniform_groups || mixed[static_cast<size_t>(k / G)]; };
     const auto train_start = Clock::now();
     std::vector<std::vector<PolicyMicroBatch>> mini_batches;
-    std::vector<at::Tensor> mini_totals;  // per mini-batch: {response tokens, sequences} over all replicas
+    std::vector<std::vector<int64_t>> mini_rollouts;  // per mini-batch: the rollout of each trained row
+    // Per mini-batch over all replicas: {response tokens, sequences, response tokens of the trained rows}.
+    std::vector<at::Tensor> mini_totals;
     for (int64_t m = 0; m < local_prompts / local_mini; ++m) {
       std::vector<PolicySequence> sequences;
-      for (int64_t k = m * local_mini * G; k < (m + 1) * local_mini * G; ++k) sequences.push_back({&graded[k].rollout, 0.0});
+      std::vector<int64_t> trained;
+      auto totals = at::zeros({3}, at::kDouble);
+      for (int64_t k = m * local_mini * G; k < (m + 1) * local_mini * G; ++k) {
+        totals[0] += static_cast<double>(graded[k].rollout.response.size());
+        if (!carries_gradient(k)) continue;
+        sequences.push_back({&graded[k].rollout, 0.0});
+        trained.push_back(k);
+      }
+      if (sequences.empty()) {  // one zero-advantage row keeps the mini-batch's pipeline step and optimizer step
+        sequences.push_back({&graded[m * local_mini * G].rollout, 0.0});
+        trained.push_back(m * local_mini * G);
+      }
+      totals[1] = static_cast<double>(local_mini * G);
+      for (const auto& seq : sequences) totals[2] += static_cast<double>(seq.rollout->response.size());
+      state->data()->all_reduce(totals, parallel::ReduceOp::kSum);
       auto batches = make_policy_micro_batches(sequences, o.micro_batch_size, policy_sequence_length(sequences),
                                                codec->pad_id());
-      auto totals = at::zeros({2}, at::kDouble);
-      for (const auto& mb : batches) totals[0] += mb.mask.sum();
-      totals[1] = static_cast<double>(sequences.size());
-      state->data()->all_reduce(totals, parallel::ReduceOp::kSum);
       for (auto& mb : batches) {
-        mb.old_logprobs = forward_logprobs(*policy, *state, mb, o, policy_shard);
+        // The first mini-batch trains the policy that sampled: its old log-probs are its own forward's,
+        // detached (ratio exactly 1), so they need no pass of their own unless the reward needs them.
+        if (m > 0 || o.kl_in_reward) mb.old_logprobs = forward_logprobs(*policy, *state, mb, o, policy_shard);
         if (reference) mb.ref_logprobs = forward_logprobs(*reference, *state, mb, o, policy_shard);
       }
       mini_batches.push_back(std::move(batches));
+      mini_rollouts.push_back(std::move(trained));
       mini_totals.push_back(totals);
     }
-    // Row b of a micro-batch of mini-batch m is rollout m * local_mini * G + (its row in the mini-batch);
-    // padding rows at the end of a mini-batch's last micro-batch are skipped.
+    // Row b of micro-batch i of mini-batch m is its trained row q = i * micro + b; padding rows at the
+    // end of a mini-batch's last micro-batch are skipped.
     auto for_each_sequence = [&](const std::function<void(PolicyMicroBatch&, int64_t, int64_t)>& visit) {
       for (size_t m = 0; m < mini_batches.size(); ++m)
         for (size_t i = 0; i < mini_batches[m].size(); ++i)
           for (int64_t b = 0; b < o.micro_batch_size; ++b) {
-            const int64_t q = static_cast<int64_t>(i) * o.micro_batch_size + b;
-            if (q < local_mini * G) visit(mini_batches[m][i], b, static_cast<int64_t>(m) * local_mini * G + q);
+            const auto q = static_cast<size_t>(static_cast<int64_t>(i) * o.micro_batch_size + b);
+            if (q < mini_rollouts[m].size()) visit(mini_batches[m][i], b, mini_rollouts[m][q]);
           }
     };
     // --- Advantages (last stage: the only one that computes the loss) -----------------------------
@@ -245,7 +293,8 @@ GrpoSummary run_grpo(const GrpoOptions& o, const std::shared_ptr<parallel::Paral
                                                 o.loss_chunk_tokens);
         auto logp = lp.logprobs.to(at::kDouble).reshape({b, l});
         auto entropy = lp.entropy.to(at::kDouble).reshape({b, l});
-        auto terms = clipped_surrogate(logp, mb.old_logprobs, mb.advantages, o.clip);
+        const auto& old_logprobs = mb.old_logprobs.defined() ? mb.old_logprobs : logp.detach();
+        auto terms = clipped_surrogate(logp, old_logprobs, mb.advantages, o.clip);
         auto token_loss = terms.loss;
         at::Tensor kl;
         if (reference) {
@@ -261,7 +310,7 @@ GrpoSummary run_grpo(const GrpoOptions& o, const std::shared_ptr<parallel::Paral
       };
       parallel::run_one_f_one_b(pipeline_step, state->pipeline());
       grad_norm_sum += optimizer.step(o.lr, o.clip_grad);
-      trained_tokens += static_cast<int64_t>(total_tokens);
+      trained_tokens += static_cast<int64_t>(mini_totals[m][2].item<double>());
     }
     const double train_s = seconds_since(train_start);
 
@@ -296,13 +345,21 @@ GrpoSummary run_grpo(const GrpoOptions& o, const std::shared_ptr<parallel::Paral
     }
     if (exiting) break;
   }
-  summary.eval_after = evaluate(summary.steps, "after training");
+  const auto eval_after = evaluate(summary.steps, "after training");
+  summary.eval_after = accuracy_of(eval_after);
+  if (!eval_before.empty() && eval_before.size() == eval_after.size()) {
+    summary.eval_change = compare_paired(eval_before, eval_after);
+    if (leader) std::cout << "megasft grpo: held-out change: " << summary.eval_change->describe() << std::endl;
+  }
   summary.elapsed_s = seconds_since(start_time);
   if (leader) {
     nlohmann::json s = {{"steps", summary.steps}, {"first_reward", summary.first_reward},
                         {"last_reward", summary.last_reward}, {"eval_accuracy_before", summary.eval_before},
                         {"eval_accuracy_after", summary.eval_after}, {"elapsed_s", summary.elapsed_s},
                         {"metrics", summary.metrics_path}};
+    if (summary.eval_change)
+      s["eval_change"] = {{"gained", summary.eval_change->gained}, {"lost", summary.eval_change->lost},
+                          {"mcnemar_exact_p", summary.eval_change->p_value}};
     std::ofstream(run_dir / "summary.json") << s.dump(2) << '\n';
   }
   return summary;

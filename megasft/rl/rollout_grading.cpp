@@ -35,9 +35,9 @@ std::vector<GradedRollout> generate_and_grade(const model::LlamaModel& model, co
   return out;
 }
 
-std::pair<int64_t, int64_t> greedy_accuracy(const model::LlamaModel& model, const parallel::ParallelState& state,
-                                            const ChatCodec& codec, const std::vector<PromptRow>& rows,
-                                            GenerationOptions options, GradingMode grading) {
+std::vector<bool> greedy_correctness(const model::LlamaModel& model, const parallel::ParallelState& state,
+                                     const ChatCodec& codec, const std::vector<PromptRow>& rows,
+                                     GenerationOptions options, GradingMode grading) {
   options.sampling = {0.0, 1.0, 0};
   const int dp = state.layout().dp, dp_rank = state.dp_rank();
   std::vector<const PromptRow*> mine;
@@ -47,11 +47,13 @@ std::pair<int64_t, int64_t> greedy_accuracy(const model::LlamaModel& model, cons
     ids.push_back(static_cast<int64_t>(i));
   }
   auto graded = generate_and_grade(model, state, codec, mine, ids, 1, options, grading);
-  auto counts = at::zeros({2}, at::kDouble);
-  for (const auto& g : graded) counts[0] += g.grade.correct ? 1.0 : 0.0;
-  counts[1] = static_cast<double>(graded.size());
-  state.data()->all_reduce(counts, parallel::ReduceOp::kSum);
-  return {static_cast<int64_t>(counts[0].item<double>()), static_cast<int64_t>(counts[1].item<double>())};
+  auto correct = at::zeros({static_cast<int64_t>(rows.size())}, at::kDouble);  // each row set by one replica
+  for (size_t k = 0; k < graded.size(); ++k) correct[ids[k]] = graded[k].grade.correct ? 1.0 : 0.0;
+  state.data()->all_reduce(correct, parallel::ReduceOp::kSum);
+  auto flag = correct.accessor<double, 1>();
+  std::vector<bool> out(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) out[i] = flag[static_cast<int64_t>(i)] > 0.5;
+  return out;
 }
 
 }  // namespace megasft::rl

@@ -29,10 +29,10 @@ std::vector<GradedRollout> generate_and_grade(const model::LlamaModel& model, co
                                               const std::vector<int64_t>& row_ids, int64_t samples,
                                               const GenerationOptions& options, GradingMode grading);
 
-// Greedy accuracy of this data-parallel replica's share of `rows` (row i on replica i % dp), summed
-// over replicas: {correct, total}. Collective over the world.
-std::pair<int64_t, int64_t> greedy_accuracy(const model::LlamaModel& model, const parallel::ParallelState& state,
-                                            const ChatCodec& codec, const std::vector<PromptRow>& rows,
-                                            GenerationOptions options, GradingMode grading);
+// Greedy correctness of every row of `rows` (row i decoded on replica i % dp), gathered over the
+// replicas so that every rank holds all of them, in row order. Collective over the world.
+std::vector<bool> greedy_correctness(const model::LlamaModel& model, const parallel::ParallelState& state,
+                                     const ChatCodec& codec, const std::vector<PromptRow>& rows,
+                                     GenerationOptions options, GradingMode grading);
 
 }  // namespace megasft::rl
