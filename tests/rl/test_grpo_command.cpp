@@ -1,8 +1,10 @@
 // `megasft grpo` and `megasft rollout-filter` end to end under megasft-run on a tiny model with the
 // character tokenizer: the same steps at every layout (sampling noise is named by sample, not by rank),
-// an exact resume, the KL path, bad prompt rows named by line, and the filter's bookkeeping.
+// an exact resume, the KL path, groups without advantage skipped, the held-out comparison, bad prompt
+// rows named by line, and the filter's bookkeeping.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -112,6 +114,35 @@ TEST(GrpoCommand, KlToAReferenceAndEntropyBonus) {
   ASSERT_TRUE(rows[0]["kl"].is_number()) << rows[0].dump();
   EXPECT_GE(rows[0]["kl"].get<double>(), 0.0);
   EXPECT_GT(rows[1]["kl"].get<double>(), 0.0);
+}
+
+TEST(GrpoCommand, UniformGroupsTrainNothingAndHeldOutIsComparedPairByPair) {
+  ScratchDir dir;
+  write_fixtures(dir);
+  // Without the entropy bonus a random model's all -1 groups carry no gradient: every mini-batch keeps
+  // one zero-advantage row (through the pipeline too), and the gradient norm is exactly 0.
+  auto args = grpo_args(dir, "uniform", {"--pp", "2", "--eval-prompts", dir.file("prompts.jsonl")});
+  const auto entropy = std::find(args.begin(), args.end(), "--entropy-coef");
+  ASSERT_NE(entropy, args.end());
+  *std::next(entropy) = "0";
+  auto run = run_megasft(2, args, dir);
+  ASSERT_EQ(run.exit_code, 0) << output_of(run);
+  std::vector<json> steps;
+  for (const auto& row : metrics(dir.file("uniform/metrics.jsonl")))
+    if (row.contains("reward_mean")) steps.push_back(row);
+  ASSERT_EQ(steps.size(), 2u);
+  for (const auto& row : steps) {
+    EXPECT_EQ(row["all_wrong_fraction"].get<double>(), 1.0) << row.dump();
+    EXPECT_EQ(row["grad_norm"].get<double>(), 0.0) << row.dump();
+  }
+  const auto before = json::parse(file_text(dir.file("uniform/eval_before.json")));
+  ASSERT_EQ(before["correct"].size(), 8u);
+  const auto summary = json::parse(file_text(dir.file("uniform/summary.json")));
+  ASSERT_TRUE(summary.contains("eval_change")) << summary.dump();
+  EXPECT_EQ(summary["eval_change"]["gained"].get<int>() - summary["eval_change"]["lost"].get<int>(),
+            static_cast<int>(std::lround(8 * (summary["eval_accuracy_after"].get<double>() -
+                                              summary["eval_accuracy_before"].get<double>()))));
+  EXPECT_NE(run.out.find("held-out change:"), std::string::npos) << run.out;
 }
 
 TEST(GrpoCommand, BadPromptRowIsNamedByLine) {
