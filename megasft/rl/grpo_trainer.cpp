@@ -144,23 +144,23 @@ GrpoSummary run_grpo(const GrpoOptions& o, const std::shared_ptr<parallel::Paral
   // Held-out greedy correctness, problem by problem; the first measurement is kept in the run
   // directory so that a resumed run still compares its final accuracy with the starting model's.
   const auto before_path = run_dir / "eval_before.json";
+  auto accuracy_of = [](const std::vector<bool>& correct) {  // -1: not measured
+    return correct.empty() ? -1.0
+                           : static_cast<double>(std::count(correct.begin(), correct.end(), true)) /
+                                 static_cast<double>(correct.size());
+  };
   auto evaluate = [&](int64_t step, const char* when) {
     if (eval_rows.empty()) return std::vector<bool>{};
     const auto t0 = Clock::now();
     auto correct = greedy_correctness(*policy, *state, *codec, eval_rows, generation, o.grading);
     const auto total = static_cast<int64_t>(correct.size());
     const auto right = static_cast<int64_t>(std::count(correct.begin(), correct.end(), true));
-    const double accuracy = total > 0 ? static_cast<double>(right) / static_cast<double>(total) : 0.0;
+    const double accuracy = total > 0 ? accuracy_of(correct) : 0.0;
     metrics.log({{"step", step}, {"eval_accuracy", accuracy}, {"eval_correct", right}, {"eval_total", total}});
     if (leader)
       std::cout << "megasft grpo: held-out greedy accuracy " << when << ": " << right << "/" << total << " = "
                 << accuracy << " (" << train::format_duration(seconds_since(t0)) << ")" << std::endl;
     return correct;
-  };
-  auto accuracy_of = [](const std::vector<bool>& correct) {
-    return correct.empty() ? -1.0
-                           : static_cast<double>(std::count(correct.begin(), correct.end(), true)) /
-                                 static_cast<double>(correct.size());
   };
   std::vector<bool> eval_before;
   if (progress.step == 0) {
@@ -222,21 +222,20 @@ GrpoSummary run_grpo(const GrpoOptions& o, const std::shared_ptr<parallel::Paral
     // Per mini-batch over all replicas: {response tokens, sequences, response tokens of the trained rows}.
     std::vector<at::Tensor> mini_totals;
     for (int64_t m = 0; m < local_prompts / local_mini; ++m) {
-      std::vector<PolicySequence> sequences;
       std::vector<int64_t> trained;
       auto totals = at::zeros({3}, at::kDouble);
       for (int64_t k = m * local_mini * G; k < (m + 1) * local_mini * G; ++k) {
         totals[0] += static_cast<double>(graded[k].rollout.response.size());
-        if (!carries_gradient(k)) continue;
-        sequences.push_back({&graded[k].rollout, 0.0});
-        trained.push_back(k);
+        if (carries_gradient(k)) trained.push_back(k);
       }
-      if (sequences.empty()) {  // one zero-advantage row keeps the mini-batch's pipeline step and optimizer step
-        sequences.push_back({&graded[m * local_mini * G].rollout, 0.0});
-        trained.push_back(m * local_mini * G);
-      }
+      // One zero-advantage row keeps the mini-batch's pipeline step and optimizer step.
+      if (trained.empty()) trained.push_back(m * local_mini * G);
       totals[1] = static_cast<double>(local_mini * G);
-      for (const auto& seq : sequences) totals[2] += static_cast<double>(seq.rollout->response.size());
+      std::vector<PolicySequence> sequences;
+      for (const int64_t k : trained) {
+        sequences.push_back({&graded[k].rollout, 0.0});
+        totals[2] += static_cast<double>(graded[k].rollout.response.size());
+      }
       state->data()->all_reduce(totals, parallel::ReduceOp::kSum);
       auto batches = make_policy_micro_batches(sequences, o.micro_batch_size, policy_sequence_length(sequences),
                                                codec->pad_id());

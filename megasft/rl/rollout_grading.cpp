@@ -48,9 +48,9 @@ std::vector<bool> greedy_correctness(const model::LlamaModel& model, const paral
   }
   auto graded = generate_and_grade(model, state, codec, mine, ids, 1, options, grading);
   auto correct = at::zeros({static_cast<int64_t>(rows.size())}, at::kDouble);  // each row set by one replica
-  for (size_t k = 0; k < graded.size(); ++k) correct[ids[k]] = graded[k].grade.correct ? 1.0 : 0.0;
-  state.data()->all_reduce(correct, parallel::ReduceOp::kSum);
   auto flag = correct.accessor<double, 1>();
+  for (size_t k = 0; k < graded.size(); ++k) flag[ids[k]] = graded[k].grade.correct ? 1.0 : 0.0;
+  state.data()->all_reduce(correct, parallel::ReduceOp::kSum);
   std::vector<bool> out(rows.size());
   for (size_t i = 0; i < rows.size(); ++i) out[i] = flag[static_cast<int64_t>(i)] > 0.5;
   return out;
